@@ -1,0 +1,1 @@
+"""crm-scoring: daily engagement and churn-risk scores for a multi-tenant CRM."""

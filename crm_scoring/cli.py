@@ -1,0 +1,177 @@
+"""crm-scoring: the command line. Thin: it parses, prepares the environment and calls operations."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.exc import OperationalError
+
+from crm_scoring import operations
+from crm_scoring.environment import configure_environment
+from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, ConfigError, load_settings
+from crm_scoring.warehouse.urls import describe
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (operations.UsageError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        url = os.environ.get(DATABASE_URL_ENV, "")
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        print(f"error: cannot reach PostgreSQL at {describe(url)}: {reason}", file=sys.stderr)
+        return 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crm-scoring", description="Daily engagement and churn-risk scoring for a CRM."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="embedded database + demo data, score yesterday, print it"
+    )
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(handler=_demo)
+
+    run = commands.add_parser("run", help="score one day for all or some tenants, through Dagster")
+    run.add_argument("--date", required=True, help="the day to score, YYYY-MM-DD")
+    run.add_argument(
+        "--tenant", action="append", help="a tenant to score (repeatable); default all"
+    )
+    run.set_defaults(handler=_run)
+
+    generate = commands.add_parser(
+        "generate", help="load synthetic CRM data into the source tables"
+    )
+    generate.add_argument("--size", default="small", choices=["demo", "small", "medium", "large"])
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--replace", action="store_true", help="empty the source tables first")
+    generate.set_defaults(handler=_generate)
+
+    init_db = commands.add_parser("init-db", help="create the source contract and analytics tables")
+    init_db.set_defaults(handler=_init_db)
+
+    ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(handler=_ui)
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if os.environ.get(DATABASE_URL_ENV):
+        raise operations.UsageError(
+            "demo replaces the source tables with generated data, so it only runs on the embedded "
+            f"database: unset {DATABASE_URL_ENV}, or use `generate` and `run` on your own database."
+        )
+    from crm_scoring import synthetic
+
+    settings = load_settings()
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    today = operations.today_in(settings)
+    print("Generating demo data (4 tenants, 1,200 customers, a year of history)…")
+    counts = synthetic.generate(
+        engine,
+        settings.source_schema,
+        synthetic.SIZES["demo"],
+        end=datetime.now(UTC),
+        seed=args.seed,
+        replace=True,
+    )
+    print(
+        f"Loaded {counts.customer_profiles} profiles, {counts.activities} activities, "
+        f"{counts.campaign_interactions} campaign interactions, {counts.customer_notes} notes."
+    )
+    return _score_and_report(engine, settings, today - timedelta(days=1), None)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    day = operations.parse_day(args.date, settings, operations.today_in(settings))
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    return _score_and_report(engine, settings, day, args.tenant)
+
+
+def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        registered = operations.sync_tenants(instance, engine, settings)
+        print(f"Scoring {day} for {len(wanted or registered)} tenant(s) through Dagster…")
+        log = settings.home / "logs" / f"run-{day}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        outcomes = operations.score_day(instance, day, registered, wanted, log)
+        print(f"dbt output: {log}")
+    for outcome in outcomes:
+        state = "succeeded" if outcome.success else "FAILED"
+        print(f"run {outcome.run_id} ({outcome.first_tenant} … {outcome.last_tenant}): {state}")
+    _print_summary(operations.day_summary(engine, settings, day, wanted or registered), day)
+    print("\nOpen the Dagster UI to see lineage and runs: crm-scoring ui  (http://127.0.0.1:3000)")
+    return 0 if all(outcome.success for outcome in outcomes) else 1
+
+
+def _print_summary(summary: dict, day) -> None:
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(f"\nChurn-risk overview, ACTIVE customers, as of end of {day}:")
+        print(summary["overview"].to_string(index=False))
+        engagement = summary["engagement"].pivot(
+            index="tenant_id", columns="label", values="customer_count"
+        )[list(summary["engagement"]["label"].drop_duplicates())]
+        print("\nEngagement distribution, ACTIVE customers:")
+        print(engagement.to_string())
+        print(f"\n{summary['alert_count']} churn alert(s); the highest:")
+        print(summary["alerts"].to_string(index=False) if len(summary["alerts"]) else "(none)")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from crm_scoring import synthetic
+
+    settings = load_settings()
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    counts = synthetic.generate(
+        engine,
+        settings.source_schema,
+        synthetic.SIZES[args.size],
+        end=datetime.now(UTC),
+        seed=args.seed,
+        replace=args.replace,
+    )
+    print(counts)
+    return 0
+
+
+def _init_db(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    url = configure_environment()
+    operations.init_db(operations.warehouse_engine(url), settings)
+    print(
+        f"Source tables in schema {settings.source_schema!r} and analytics tables in "
+        f"{settings.analytics_schema!r} are ready at {describe(url)}."
+    )
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    configure_environment()
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster if dagster.exists() else "dagster"), "dev", "-w", "workspace.yaml"]
+    command += ["-h", "127.0.0.1", "-p", str(args.port)]
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    return subprocess.call(command, cwd=PROJECT_ROOT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

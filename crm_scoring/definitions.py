@@ -1,0 +1,36 @@
+"""The one Definitions object: the map of the whole system.
+
+raw CRM tables -> dbt staging -> customer_features -> customer_scores -> churn_alerts,
+engagement_distribution, churn_risk_overview; scored daily at 02:00 for every tenant.
+"""
+
+import dagster as dg
+
+from crm_scoring.defs.alerts import churn_alerts
+from crm_scoring.defs.dbt import crm_dbt_models, crm_source_specs
+from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
+from crm_scoring.defs.jobs import SCORING_JOB_NAME, scoring_job
+from crm_scoring.defs.resources import build_resources
+from crm_scoring.defs.schedules import daily_scoring
+from crm_scoring.defs.scoring import customer_scores
+from crm_scoring.defs.sensors import register_new_tenants
+
+defs = dg.Definitions(
+    assets=[
+        *crm_source_specs(),
+        crm_dbt_models,
+        customer_scores,
+        churn_alerts,
+        engagement_distribution,
+        churn_risk_overview,
+    ],
+    jobs=[scoring_job],
+    schedules=[daily_scoring],
+    sensors=[register_new_tenants],
+    resources=build_resources(),
+)
+
+
+def resolved_scoring_job() -> dg.JobDefinition:
+    """Module-level entry point so `dg.reconstructable` can rebuild the job in run workers."""
+    return defs.resolve_job_def(SCORING_JOB_NAME)

@@ -1,0 +1,45 @@
+"""Partitions shared by the dbt and Python assets: daily dates x tenants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from crm_scoring.scope import DayScope, day_scopes
+from crm_scoring.settings import load_settings
+
+_settings = load_settings()
+
+DATE_DIMENSION = "date"
+TENANT_DIMENSION = "tenant"
+
+tenant_partitions = dg.DynamicPartitionsDefinition(name="tenants")
+date_partitions = dg.DailyPartitionsDefinition(
+    start_date=_settings.partitions_start, timezone=_settings.timezone
+)
+scoring_partitions = dg.MultiPartitionsDefinition(
+    {DATE_DIMENSION: date_partitions, TENANT_DIMENSION: tenant_partitions}
+)
+
+
+def scoring_key(day: str, tenant_id: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({DATE_DIMENSION: day, TENANT_DIMENSION: tenant_id})
+
+
+def scopes_of_run(partition_keys: Sequence[str]) -> list[DayScope]:
+    """The (date, tenants) groups a run covers, from its multi-partition keys."""
+    pairs = []
+    for key in partition_keys:
+        dims = scoring_partitions.get_partition_key_from_str(key).keys_by_dimension
+        pairs.append((dims[DATE_DIMENSION], dims[TENANT_DIMENSION]))
+    return day_scopes(pairs, _settings.tz)
+
+
+# What every Python asset of the graph shares: the partitions, one run per backfill, owners.
+PARTITIONED_ASSET = {
+    "partitions_def": scoring_partitions,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "owners": ["team:data"],
+    "kinds": {"python", "pandas", "postgres"},
+}

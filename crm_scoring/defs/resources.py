@@ -1,0 +1,135 @@
+"""Resources: the warehouse (one SQLAlchemy engine per process) and the dbt CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+
+import dagster as dg
+import pandas as pd
+from dagster_dbt import DbtCliResource
+from sqlalchemy import Engine, create_engine, text
+
+from crm_scoring.scope import WINDOW_DAYS, DayScope
+from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
+from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl
+from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
+from crm_scoring.warehouse.writes import replace_partition_rows
+
+_settings = load_settings()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The PostgreSQL database holding the CRM source tables and the analytics outputs."""
+
+    database_url: str
+    source_schema: str = _settings.source_schema
+    analytics_schema: str = _settings.analytics_schema
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = create_engine(
+            sqlalchemy_url(self.database_url), pool_pre_ping=True, pool_size=2, max_overflow=2
+        )
+        apply_ddl(engine, analytics_ddl(self.analytics_schema))
+        return engine
+
+    def table(self, name: str) -> str:
+        return f"{self.analytics_schema}.{name}"
+
+    def source_table(self, name: str) -> str:
+        return f"{self.source_schema}.{name}"
+
+    def tenant_ids(self) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    f"select distinct tenant_id from {self.source_table('customer_profiles')} "
+                    "where tenant_id is not null order by tenant_id"
+                )
+            )
+            return [row.tenant_id for row in rows]
+
+    @contextmanager
+    def registered_scope(self, scope_id: str, scopes: Sequence[DayScope]) -> Iterator[str]:
+        """Writes the partitions dbt must build under ``scope_id``; removes them afterwards."""
+        rows = [
+            {
+                "scope_id": scope_id,
+                "as_of_date": scope.as_of_date,
+                "tenant_id": tenant_id,
+                "as_of": scope.as_of,
+                **{f"since_{days}d": scope.since(days) for days in WINDOW_DAYS},
+            }
+            for scope in scopes
+            for tenant_id in scope.tenant_ids
+        ]
+        scope_table = self.table("scoring_scope")
+        with self.engine.begin() as connection:
+            connection.execute(
+                text(f"delete from {scope_table} where scope_id = :scope_id"),
+                {"scope_id": scope_id},
+            )
+            connection.execute(
+                text(
+                    f"insert into {scope_table} (scope_id, as_of_date, tenant_id, as_of, "
+                    "since_30d, since_90d, since_180d) values (:scope_id, :as_of_date, "
+                    ":tenant_id, :as_of, :since_30d, :since_90d, :since_180d)"
+                ),
+                rows,
+            )
+        try:
+            yield scope_id
+        finally:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    text(f"delete from {scope_table} where scope_id = :scope_id"),
+                    {"scope_id": scope_id},
+                )
+
+    def read_partition(self, table: str, scope: DayScope) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            return pd.read_sql_query(
+                text(
+                    f"select * from {self.table(table)} "
+                    "where as_of_date = :as_of_date and tenant_id = any(:tenants) "
+                    "order by tenant_id, customer_id"
+                ),
+                connection,
+                params={"as_of_date": scope.as_of_date, "tenants": list(scope.tenant_ids)},
+            )
+
+    def replace_partition(self, table: str, scope: DayScope, rows: pd.DataFrame) -> int:
+        return replace_partition_rows(
+            self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, rows
+        )
+
+
+@contextmanager
+def dbt_environment(database_url: str, scope_id: str) -> Iterator[None]:
+    """The variables the dbt subprocess reads: connection and the scope to build.
+
+    dagster-dbt hands ``os.environ`` to the subprocess; the previous values are restored.
+    """
+    overrides = {**dbt_connection_env(database_url), "CRM_SCORING_SCOPE_ID": scope_id}
+    previous = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def build_resources() -> dict[str, object]:
+    return {
+        "warehouse": WarehouseResource(database_url=dg.EnvVar("CRM_SCORING_DATABASE_URL")),
+        "dbt": DbtCliResource(
+            project_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
+        ),
+    }

@@ -1,0 +1,50 @@
+"""Prepares the process environment every entry point needs before Dagster or dbt start.
+
+Resolves the database (the user's URL or the embedded default) and a persistent
+DAGSTER_HOME, so no command silently falls back to a temporary Dagster instance.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from crm_scoring.settings import (
+    DAGSTER_STORAGE_URL_ENV,
+    DATABASE_URL_ENV,
+    PROJECT_ROOT,
+    load_settings,
+)
+from crm_scoring.warehouse.embedded import start_embedded
+from crm_scoring.warehouse.urls import sqlalchemy_url
+
+
+def configure_environment() -> str:
+    """Returns the warehouse URL, starting the embedded PostgreSQL when none is configured."""
+    settings = load_settings()
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    user_url = os.environ.get(DATABASE_URL_ENV)
+    if user_url:
+        url = sqlalchemy_url(user_url)
+        os.environ.setdefault(DAGSTER_STORAGE_URL_ENV, url)
+    else:
+        embedded = start_embedded(settings.home)
+        url = embedded.warehouse_url
+        os.environ.setdefault(DAGSTER_STORAGE_URL_ENV, embedded.dagster_url)
+    os.environ[DATABASE_URL_ENV] = url
+    if "DAGSTER_HOME" not in os.environ:
+        os.environ["DAGSTER_HOME"] = str(_dagster_home(settings.home))
+    return url
+
+
+def _dagster_home(home: Path) -> Path:
+    """A state directory whose dagster.yaml is the repository's, linked so they cannot drift."""
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    link = dagster_home / "dagster.yaml"
+    target = PROJECT_ROOT / "dagster.yaml"
+    if not (link.is_symlink() and link.resolve() == target.resolve()):
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+    return dagster_home

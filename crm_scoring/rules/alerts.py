@@ -1,0 +1,22 @@
+"""Churn alerts: who crosses the specification's threshold, with a stable identity per day."""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+
+from crm_scoring.rules.churn import ALERT_THRESHOLD
+
+# Fixed namespace: the same (tenant, customer, as_of_date) always yields the same alert id,
+# so reruns replace an alert instead of raising a second one.
+_ALERT_NAMESPACE = uuid.UUID("6f1c2b1e-3f0a-4d4e-9a57-5a1d0c6e8b21")
+
+
+def alert_id(tenant_id: str, customer_id: str, as_of_date: str) -> str:
+    return str(uuid.uuid5(_ALERT_NAMESPACE, "\x1f".join((tenant_id, customer_id, as_of_date))))
+
+
+def high_churn_risk(scores: pd.DataFrame) -> pd.DataFrame:
+    """The score rows at or above the alert threshold (``churnRisk >= 80``)."""
+    return scores[scores["churn_risk_score"] >= ALERT_THRESHOLD]

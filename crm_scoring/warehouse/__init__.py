@@ -1,0 +1,1 @@
+"""Talking to PostgreSQL: the embedded server, connection URLs, schema DDL and atomic writes."""

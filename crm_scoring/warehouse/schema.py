@@ -1,0 +1,148 @@
+"""DDL for the source contract (``crm-scoring init-db``) and the tables the graph writes.
+
+Schema names come from validated settings (plain identifiers), never from user data.
+Every statement is idempotent so ``init-db`` and the assets can run it any number of times.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine, text
+
+# Serialises concurrent DDL from parallel runs: CREATE ... IF NOT EXISTS is not race-free.
+_DDL_LOCK_KEY = 7_400_117
+
+
+def source_ddl(schema: str) -> list[str]:
+    return [
+        f"create schema if not exists {schema}",
+        f"""create table if not exists {schema}.customer_profiles (
+            id text primary key,
+            tenant_id text not null,
+            status text not null,
+            deleted_at timestamptz,
+            lifetime_value numeric,
+            email_opt_in boolean,
+            sms_opt_in boolean,
+            push_opt_in boolean,
+            whatsapp_opt_in boolean,
+            last_email_open_at timestamptz,
+            created_at timestamptz not null default now(),
+            updated_at timestamptz not null default now()
+        )""",
+        f"""create table if not exists {schema}.activities (
+            id text primary key,
+            tenant_id text,
+            customer_id text,
+            type text,
+            occurred_at timestamptz,
+            metadata jsonb
+        )""",
+        f"""create table if not exists {schema}.campaign_interactions (
+            id text primary key,
+            tenant_id text,
+            customer_id text,
+            campaign_id text,
+            type text,
+            occurred_at timestamptz
+        )""",
+        f"""create table if not exists {schema}.customer_notes (
+            id text primary key,
+            tenant_id text,
+            customer_id text,
+            type text,
+            created_at timestamptz,
+            body text
+        )""",
+        # The feature models look events up per customer inside a time window.
+        f"""create index if not exists customer_profiles_tenant_idx
+            on {schema}.customer_profiles (tenant_id)""",
+        f"""create index if not exists activities_customer_time_idx
+            on {schema}.activities (customer_id, occurred_at)""",
+        f"""create index if not exists campaign_interactions_customer_time_idx
+            on {schema}.campaign_interactions (customer_id, occurred_at)""",
+        f"""create index if not exists customer_notes_customer_time_idx
+            on {schema}.customer_notes (customer_id, created_at)""",
+    ]
+
+
+def analytics_ddl(schema: str) -> list[str]:
+    return [
+        f"create schema if not exists {schema}",
+        # Which (date, tenant) partitions one dbt invocation builds, written with bound
+        # parameters so tenant ids never have to be spliced into dbt's SQL.
+        f"""create table if not exists {schema}.scoring_scope (
+            scope_id text not null,
+            as_of_date date not null,
+            tenant_id text not null,
+            as_of timestamptz not null,
+            since_30d timestamptz not null,
+            since_90d timestamptz not null,
+            since_180d timestamptz not null,
+            created_at timestamptz not null default now(),
+            primary key (scope_id, as_of_date, tenant_id)
+        )""",
+        f"""create table if not exists {schema}.customer_scores (
+            as_of_date date not null,
+            tenant_id text not null,
+            customer_id text not null,
+            status text not null,
+            engagement_score smallint not null,
+            churn_risk_score smallint not null,
+            recency_score smallint not null,
+            frequency_score smallint not null,
+            monetary_score smallint not null,
+            breadth_score smallint not null,
+            depth_score smallint not null,
+            activity_decline_risk smallint not null,
+            payment_risk smallint not null,
+            engagement_drop_risk smallint not null,
+            tier_downgrade_risk smallint not null,
+            complaint_risk smallint not null,
+            as_of timestamptz not null,
+            scored_at timestamptz not null,
+            run_id text not null,
+            primary key (as_of_date, tenant_id, customer_id)
+        )""",
+        f"""create table if not exists {schema}.churn_alerts (
+            alert_id text not null unique,
+            as_of_date date not null,
+            tenant_id text not null,
+            customer_id text not null,
+            churn_risk_score smallint not null,
+            engagement_score smallint not null,
+            raised_at timestamptz not null,
+            run_id text not null,
+            primary key (tenant_id, customer_id, as_of_date)
+        )""",
+        f"""create table if not exists {schema}.engagement_distribution (
+            as_of_date date not null,
+            tenant_id text not null,
+            bucket_order smallint not null,
+            label text not null,
+            min_score smallint not null,
+            max_score smallint not null,
+            customer_count integer not null,
+            primary key (as_of_date, tenant_id, label)
+        )""",
+        f"""create table if not exists {schema}.churn_risk_overview (
+            as_of_date date not null,
+            tenant_id text not null,
+            critical integer not null,
+            high integer not null,
+            medium integer not null,
+            low integer not null,
+            total integer not null,
+            primary key (as_of_date, tenant_id)
+        )""",
+    ]
+
+
+def apply_ddl(engine: Engine, statements: list[str]) -> None:
+    with engine.begin() as connection:
+        _lock(connection)
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def _lock(connection: Connection) -> None:
+    connection.execute(text("select pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK_KEY})

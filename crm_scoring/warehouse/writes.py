@@ -1,0 +1,51 @@
+"""Atomic partition replacement: delete a partition's rows and COPY the new ones in one transaction.
+
+Readers see either the old complete partition or the new one; a crash mid-write rolls back.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+_NULL = r"\N"
+
+
+def replace_partition_rows(
+    engine: Engine,
+    table: str,
+    as_of_date: date,
+    tenant_ids: Sequence[str],
+    rows: pd.DataFrame,
+) -> int:
+    """Replaces the rows of ``table`` for (as_of_date, tenant_ids) with ``rows``.
+
+    ``table`` is a schema-qualified name built from validated settings; tenant ids and the
+    date are bound parameters.
+    """
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"delete from {table} where as_of_date = :as_of_date and tenant_id = any(:tenants)"
+            ),
+            {"as_of_date": as_of_date, "tenants": list(tenant_ids)},
+        )
+        if not rows.empty:
+            with connection.connection.dbapi_connection.cursor() as cursor:
+                copy_frame(cursor, table, rows)
+    return len(rows)
+
+
+def copy_frame(cursor, table: str, rows: pd.DataFrame) -> None:
+    """COPY a frame into ``table`` through a psycopg2 cursor (no commit: the caller owns it)."""
+    buffer = io.StringIO()
+    rows.to_csv(buffer, index=False, header=False, na_rep=_NULL)
+    buffer.seek(0)
+    columns = ", ".join(f'"{column}"' for column in rows.columns)
+    cursor.copy_expert(
+        f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", buffer
+    )

@@ -1,0 +1,18 @@
+{#
+  Incremental strategy "scope_replace": replaces exactly the (as_of_date, tenant_id)
+  partitions of the current scope, so customers that vanished from a tenant do not
+  linger (delete+insert on a unique key would keep them). Runs inside dbt's transaction.
+#}
+{% macro get_incremental_scope_replace_sql(arg_dict) %}
+  {%- set target = arg_dict["target_relation"] -%}
+  {%- set source = arg_dict["temp_relation"] -%}
+  {%- set columns = arg_dict["dest_columns"] | map(attribute="quoted") | join(", ") -%}
+  delete from {{ target }} as existing
+  using {{ scoring_scope_relation() }} as scope
+  where scope.scope_id = '{{ scoring_scope_id() }}'
+    and existing.as_of_date = scope.as_of_date
+    and existing.tenant_id = scope.tenant_id;
+
+  insert into {{ target }} ({{ columns }})
+  select {{ columns }} from {{ source }};
+{% endmacro %}

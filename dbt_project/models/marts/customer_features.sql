@@ -1,0 +1,45 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='scope_replace',
+    full_refresh=false,
+    on_schema_change='fail',
+    post_hook=[
+      "create unique index if not exists customer_features_pk on {{ this }} (as_of_date, tenant_id, customer_id)",
+    ],
+  )
+}}
+
+select
+    customers.as_of_date,
+    customers.tenant_id,
+    customers.customer_id,
+    customers.as_of,
+    customers.status,
+    last_activity.last_activity_at,
+    coalesce(activity.activity_count_30d, 0)::integer as activity_count_30d,
+    coalesce(activity.activity_count_90d, 0)::integer as activity_count_90d,
+    customers.lifetime_value,
+    customers.email_opt_in,
+    customers.sms_opt_in,
+    customers.push_opt_in,
+    customers.whatsapp_opt_in,
+    coalesce(campaigns.campaign_sent_30d, 0)::integer as campaign_sent_30d,
+    coalesce(campaigns.campaign_opened_30d, 0)::integer as campaign_opened_30d,
+    coalesce(campaigns.campaign_clicked_30d, 0)::integer as campaign_clicked_30d,
+    coalesce(activity.payment_failed_90d, 0)::integer as payment_failed_90d,
+    coalesce(activity.payment_received_90d, 0)::integer as payment_received_90d,
+    tier.latest_tier_change_reason,
+    coalesce(complaints.complaints_90d, 0)::integer as complaints_90d,
+    customers.last_email_open_at
+from {{ ref('int_scoped_customers') }} as customers
+left join {{ ref('int_customer_last_activity') }} as last_activity
+    using (as_of_date, customer_id)
+left join {{ ref('int_customer_activity_features') }} as activity
+    using (as_of_date, customer_id)
+left join {{ ref('int_customer_campaign_counts') }} as campaigns
+    using (as_of_date, customer_id)
+left join {{ ref('int_customer_latest_tier_change') }} as tier
+    using (as_of_date, customer_id)
+left join {{ ref('int_customer_complaints') }} as complaints
+    using (as_of_date, customer_id)
