@@ -1,0 +1,77 @@
+"""Whole-customer scoring from features, and the AnalyticsService buckets."""
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from crm_scoring.rules.distributions import churn_risk_overview_rows, engagement_distribution_rows
+from crm_scoring.rules.scorecard import score_features
+
+AS_OF = datetime(2026, 3, 16, tzinfo=UTC)
+
+
+def features(**overrides) -> pd.DataFrame:
+    base = {
+        "last_activity_at": None,
+        "activity_count_30d": 0,
+        "activity_count_90d": 0,
+        "lifetime_value": None,
+        "email_opt_in": False,
+        "sms_opt_in": False,
+        "push_opt_in": False,
+        "whatsapp_opt_in": False,
+        "campaign_sent_30d": 0,
+        "campaign_opened_30d": 0,
+        "campaign_clicked_30d": 0,
+        "payment_failed_90d": 0,
+        "payment_received_90d": 0,
+        "latest_tier_change_reason": None,
+        "complaints_90d": 0,
+        "last_email_open_at": None,
+    }
+    return pd.DataFrame([base | overrides])
+
+
+def test_customer_with_no_data_at_all() -> None:
+    row = score_features(features(), AS_OF).iloc[0]
+    # engagement: 0 + 0 + 0 + 0 + depth 50*.1 = 5
+    assert row["engagement_score"] == 5
+    # churn: never active 100*.35 + engagement drop neutral 50*.2 = 45
+    assert row["churn_risk_score"] == 45
+
+
+def test_day_counts_truncate_timestamps_to_milliseconds_like_a_javascript_date() -> None:
+    # 8 days minus 0.5 ms before as_of: exact difference is 7.99999999 days, but a JS Date
+    # holds whole milliseconds (the timestamp truncates to exactly 8 days before) -> 8 days -> 80.
+    t = pd.Timestamp(AS_OF) - pd.Timedelta(days=8) + pd.Timedelta(microseconds=500)
+    row = score_features(features(last_activity_at=t, activity_count_30d=1, activity_count_90d=1), AS_OF)
+    assert row.iloc[0]["recency_score"] == 80
+
+
+def test_missing_feature_column_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="complaints_90d"):
+        score_features(features().drop(columns=["complaints_90d"]), AS_OF)
+
+
+def test_distributions_count_active_customers_only_with_spec_labels() -> None:
+    scores = pd.DataFrame(
+        {
+            "tenant_id": ["a", "a", "a", "a", "a", "b"],
+            "status": ["ACTIVE", "ACTIVE", "ACTIVE", "ACTIVE", "INACTIVE", "ACTIVE"],
+            "engagement_score": [70, 69, 1, 0, 90, 40],
+            "churn_risk_score": [80, 79, 30, 29, 99, 60],
+        }
+    )
+    engagement = engagement_distribution_rows(scores, ["a", "b", "empty"])
+    counts = {(r.tenant_id, r.label): r.customer_count for r in engagement.itertuples()}
+    assert counts[("a", "High (70-100)")] == 1
+    assert counts[("a", "Medium (40-69)")] == 1
+    assert counts[("a", "Low (1-39)")] == 1
+    assert counts[("a", "Inactive (0)")] == 1
+    assert counts[("b", "Medium (40-69)")] == 1
+    assert all(counts[("empty", label)] == 0 for label in {lbl for _, lbl in counts})
+    overview = churn_risk_overview_rows(scores, ["a", "b", "empty"]).set_index("tenant_id")
+    assert overview.loc["a"].to_dict() == {"critical": 1, "high": 1, "medium": 1, "low": 1, "total": 4}
+    assert overview.loc["b"].to_dict() == {"critical": 0, "high": 1, "medium": 0, "low": 0, "total": 1}
+    assert overview.loc["empty", "total"] == 0
