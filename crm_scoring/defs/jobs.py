@@ -7,7 +7,7 @@ import dagster as dg
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
-from crm_scoring.defs.partitions import scoring_key, scoring_partitions
+from crm_scoring.defs.partitions import scoring_key
 from crm_scoring.defs.scoring import customer_scores
 
 SCORING_JOB_NAME = "scoring_job"
@@ -20,7 +20,6 @@ scoring_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(
         crm_dbt_models, customer_scores, churn_alerts, engagement_distribution, churn_risk_overview
     ),
-    partitions_def=scoring_partitions,
     # The steps run strictly one after another; one process spares a Python start-up per step.
     executor_def=dg.in_process_executor,
     description="dbt features, then scores, alerts and distributions, for a range of partitions.",

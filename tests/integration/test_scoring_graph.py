@@ -1,0 +1,132 @@
+"""End to end on real PostgreSQL: dbt features -> Dagster scoring -> alerts -> distributions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+
+from crm_scoring import operations
+from crm_scoring.settings import Settings
+from tests.integration import dataset
+
+pytestmark = pytest.mark.integration
+
+
+def _score(instance: dg.DagsterInstance, engine: Engine, settings: Settings, tmp_path: Path,
+           tenants: list[str] | None = None) -> list[operations.RunOutcome]:
+    registered = operations.sync_tenants(instance, engine, settings)
+    outcomes = operations.score_day(instance, dataset.DAY, registered, tenants, tmp_path / "run.log")
+    assert all(outcome.success for outcome in outcomes), (tmp_path / "run.log").read_text()[-3000:]
+    return outcomes
+
+
+def _table(engine: Engine, settings: Settings, table: str) -> pd.DataFrame:
+    with engine.connect() as connection:
+        return pd.read_sql_query(
+            text(f"select * from {settings.analytics_schema}.{table} order by 1, 2, 3"), connection
+        )
+
+
+@pytest.fixture
+def scored(instance, engine, settings, load_sources, tmp_path):
+    load_sources(dataset.SOURCES)
+    outcomes = _score(instance, engine, settings, tmp_path)
+    return outcomes
+
+
+def test_scores_equal_the_specification(scored, engine, settings) -> None:
+    scores = _table(engine, settings, "customer_scores")
+    by_customer = {(row["tenant_id"], row["customer_id"]): row for _, row in scores.iterrows()}
+    # MERGED (c4) and soft-deleted (c5) customers are not scored.
+    assert set(by_customer) == set(dataset.EXPECTED)
+    for key, expected in dataset.EXPECTED.items():
+        actual = {column: int(by_customer[key][column]) for column in expected}
+        assert actual == expected, key
+    assert set(scores["as_of_date"]) == {dataset.DAY}
+    assert all(pd.Timestamp(t) == pd.Timestamp(dataset.AS_OF) for t in scores["as_of"])
+
+
+def test_one_run_covers_every_tenant_of_the_day(scored, instance) -> None:
+    assert len(scored) == 1
+    run = instance.get_run_by_id(scored[0].run_id)
+    assert run.tags["dagster/asset_partition_range_start"] == f"{dataset.DAY}|acme"
+    assert run.tags["dagster/asset_partition_range_end"] == f"{dataset.DAY}|globex"
+    materialized = instance.get_materialized_partitions(dg.AssetKey("customer_scores"))
+    assert materialized == {f"{dataset.DAY}|acme", f"{dataset.DAY}|globex"}
+
+
+def test_alerts_and_distributions(scored, engine, settings) -> None:
+    alerts = _table(engine, settings, "churn_alerts")
+    assert {(r.tenant_id, r.customer_id): r.churn_risk_score for r in alerts.itertuples()} == (
+        dataset.EXPECTED_ALERTS
+    )
+    engagement = _table(engine, settings, "engagement_distribution")
+    for tenant, expected in dataset.EXPECTED_ENGAGEMENT.items():
+        rows = engagement[engagement["tenant_id"] == tenant]
+        assert dict(zip(rows["label"], rows["customer_count"], strict=True)) == expected
+    overview = _table(engine, settings, "churn_risk_overview").set_index("tenant_id")
+    for tenant, expected in dataset.EXPECTED_OVERVIEW.items():
+        assert {k: int(v) for k, v in overview.loc[tenant, list(expected)].items()} == expected
+
+
+def test_rerun_replaces_rows_without_duplicates(scored, instance, engine, settings, tmp_path) -> None:
+    tables = ["customer_scores", "churn_alerts", "engagement_distribution", "churn_risk_overview"]
+    volatile = {"scored_at", "run_id", "raised_at"}
+    before = {t: _table(engine, settings, t).drop(columns=volatile, errors="ignore") for t in tables}
+    alert_ids = set(_table(engine, settings, "churn_alerts")["alert_id"])
+    _score(instance, engine, settings, tmp_path)
+    for table in tables:
+        after = _table(engine, settings, table).drop(columns=volatile, errors="ignore")
+        pd.testing.assert_frame_equal(after, before[table], obj=table)
+    assert set(_table(engine, settings, "churn_alerts")["alert_id"]) == alert_ids
+    with engine.connect() as connection:
+        features = connection.execute(
+            text(f"select count(*) from {settings.analytics_schema}.customer_features "
+                 "where as_of_date = :day"), {"day": dataset.DAY}
+        ).scalar_one()
+    assert features == len(dataset.EXPECTED)
+
+
+def test_events_after_as_of_change_nothing(scored, instance, engine, settings, tmp_path) -> None:
+    before = _table(engine, settings, "customer_scores").drop(columns=["scored_at", "run_id"])
+    later = datetime(2026, 3, 16, 0, 0, 0, tzinfo=UTC)  # exactly as_of: outside [.., as_of)
+    schema = settings.source_schema
+    with engine.begin() as connection:
+        for i, customer in enumerate(["c1", "c2", "c3", "c6", "c7", "c8"]):
+            connection.execute(
+                text(f"insert into {schema}.activities values (:id, 'acme', :c, 'PAYMENT_FAILED', :t, null)"),
+                {"id": f"late-{i}", "c": customer, "t": later},
+            )
+            connection.execute(
+                text(f"insert into {schema}.customer_notes values (:id, 'acme', :c, 'COMPLAINT', :t, '')"),
+                {"id": f"late-{i}", "c": customer, "t": later},
+            )
+            connection.execute(
+                text(f"insert into {schema}.campaign_interactions values "
+                     "(:id, 'acme', :c, 'x', 'SENT', :t)"),
+                {"id": f"late-{i}", "c": customer, "t": later},
+            )
+    _score(instance, engine, settings, tmp_path)
+    after = _table(engine, settings, "customer_scores").drop(columns=["scored_at", "run_id"])
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_single_tenant_rerun_leaves_other_tenants_alone(scored, instance, engine, settings, tmp_path):
+    globex_before = _table(engine, settings, "customer_scores").query("tenant_id == 'globex'")
+    outcomes = _score(instance, engine, settings, tmp_path, tenants=["acme"])
+    assert [(o.first_tenant, o.last_tenant) for o in outcomes] == [("acme", "acme")]
+    scores = _table(engine, settings, "customer_scores")
+    pd.testing.assert_frame_equal(scores.query("tenant_id == 'globex'"), globex_before)
+    acme_runs = set(scores.query("tenant_id == 'acme'")["run_id"])
+    assert acme_runs == {outcomes[0].run_id}
+
+
+def test_unknown_tenant_is_a_clear_error(scored, instance, engine, settings, tmp_path) -> None:
+    registered = operations.sync_tenants(instance, engine, settings)
+    with pytest.raises(operations.UsageError, match="Unknown tenant.*initech"):
+        operations.score_day(instance, dataset.DAY, registered, ["initech"], tmp_path / "x.log")
