@@ -38,22 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo", help="embedded database + demo data, score yesterday, print it"
-    )
+    demo = commands.add_parser("demo", help="embedded database + demo data, score yesterday, print it")
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser("run", help="score one day for all or some tenants, through Dagster")
     run.add_argument("--date", required=True, help="the day to score, YYYY-MM-DD")
-    run.add_argument(
-        "--tenant", action="append", help="a tenant to score (repeatable); default all"
-    )
+    run.add_argument("--tenant", action="append", help="a tenant to score (repeatable); default all")
     run.set_defaults(handler=_run)
 
-    generate = commands.add_parser(
-        "generate", help="load synthetic CRM data into the source tables"
-    )
+    generate = commands.add_parser("generate", help="load synthetic CRM data into the source tables")
     generate.add_argument("--size", default="small", choices=["demo", "small", "medium", "large"])
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--replace", action="store_true", help="empty the source tables first")
@@ -126,9 +120,9 @@ def _print_summary(summary: dict, day) -> None:
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(f"\nChurn-risk overview, ACTIVE customers, as of end of {day}:")
         print(summary["overview"].to_string(index=False))
-        engagement = summary["engagement"].pivot(
-            index="tenant_id", columns="label", values="customer_count"
-        )[list(summary["engagement"]["label"].drop_duplicates())]
+        engagement = summary["engagement"].pivot(index="tenant_id", columns="label", values="customer_count")[
+            list(summary["engagement"]["label"].drop_duplicates())
+        ]
         print("\nEngagement distribution, ACTIVE customers:")
         print(engagement.to_string())
         print(f"\n{summary['alert_count']} churn alert(s); the highest:")

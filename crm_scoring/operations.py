@@ -50,9 +50,7 @@ def parse_day(value: str, settings: Settings, today: date) -> date:
         raise UsageError(f"--date {value!r} is not a date in YYYY-MM-DD form") from None
     first = date.fromisoformat(settings.partitions_start)
     if day < first:
-        raise UsageError(
-            f"--date {day} is before the first partition {first} (CRM_SCORING_PARTITIONS_START)"
-        )
+        raise UsageError(f"--date {day} is before the first partition {first} (CRM_SCORING_PARTITIONS_START)")
     if day >= today:
         raise UsageError(
             f"--date {day} is not a complete day yet in {settings.timezone}; "
@@ -94,9 +92,7 @@ def score_day(
     from crm_scoring.defs.jobs import contiguous_runs, partition_range_tags
 
     if not registered:
-        raise UsageError(
-            "No tenant has customer profiles yet: load data or run `crm-scoring generate`."
-        )
+        raise UsageError("No tenant has customer profiles yet: load data or run `crm-scoring generate`.")
     unknown = sorted(set(wanted or ()) - set(registered))
     if unknown:
         raise UsageError(

@@ -127,9 +127,7 @@ def _customers(rng: np.random.Generator, size: Size, start_s: float, end_s: floa
             "tenant_id": np.array(tenant_ids(size.tenants))[tenant_index],
             "status": rng.choice(STATUSES, size=n, p=STATUS_WEIGHTS),
             "deleted_at": _timestamps(np.where(rng.random(n) < 0.02, end_s - 86_400, np.nan)),
-            "lifetime_value": np.where(
-                rng.random(n) < 0.05, np.nan, np.round(rng.lognormal(9.5, 1.3, n))
-            ),
+            "lifetime_value": np.where(rng.random(n) < 0.05, np.nan, np.round(rng.lognormal(9.5, 1.3, n))),
             "email_opt_in": rng.random(n) < 0.7,
             "sms_opt_in": rng.random(n) < 0.4,
             "push_opt_in": rng.random(n) < 0.3,
@@ -208,9 +206,7 @@ def _campaign_rows(
     opened = rng.random(n) < 0.45
     clicked = opened & (rng.random(n) < 0.35)
     owners = np.concatenate([owner, owner[opened], owner[clicked]])
-    times = np.concatenate(
-        [at, at[opened] + rng.uniform(60, 86_400, opened.sum()), at[clicked] + 3_600]
-    )
+    times = np.concatenate([at, at[opened] + rng.uniform(60, 86_400, opened.sum()), at[clicked] + 3_600])
     kinds = np.concatenate(
         [np.full(n, "SENT"), np.full(opened.sum(), "OPENED"), np.full(clicked.sum(), "CLICKED")]
     )
@@ -218,9 +214,7 @@ def _campaign_rows(
         {
             "tenant_id": customers["profiles"]["tenant_id"].to_numpy()[owners],
             "customer_id": customers["profiles"]["id"].to_numpy()[owners],
-            "campaign_id": np.char.add(
-                "cmp_", (times // (7 * 86_400)).astype(np.int64).astype(str)
-            ),
+            "campaign_id": np.char.add("cmp_", (times // (7 * 86_400)).astype(np.int64).astype(str)),
             "type": kinds,
             "occurred_at": _timestamps(times),
         }
@@ -231,8 +225,7 @@ def _notes(rng: np.random.Generator, customers: dict, size: Size) -> pd.DataFram
     profiles = customers["profiles"]
     # Churners complain more: the complaint component should carry signal.
     rate = (
-        np.select([customers["distressed"], customers["churner"]], [8.0, 2.5], 0.6)
-        * size.notes_per_customer
+        np.select([customers["distressed"], customers["churner"]], [8.0, 2.5], 0.6) * size.notes_per_customer
     )
     counts = rng.poisson(rate)
     owner = np.repeat(np.arange(len(profiles)), counts)
@@ -263,9 +256,7 @@ def _notes(rng: np.random.Generator, customers: dict, size: Size) -> pd.DataFram
     )
 
 
-def _events(
-    rng, customers: dict, counts: np.ndarray, *, prefix: str, build
-) -> Iterator[pd.DataFrame]:
+def _events(rng, customers: dict, counts: np.ndarray, *, prefix: str, build) -> Iterator[pd.DataFrame]:
     """Draws event times per customer (denser early for churners) and yields chunks."""
     next_id = 1
     customer_chunk = max(1, CHUNK_ROWS // max(1, int(counts.mean() or 1)))
@@ -282,9 +273,7 @@ def _events(
         u = np.where(customers["churner"][owner], 1 - np.sqrt(1 - u), u)
         at = start + u * np.maximum(stop - start, 0)
         frame = build(owner, at, n)
-        frame.insert(
-            0, "id", np.char.add(prefix, np.arange(next_id, next_id + len(frame)).astype(str))
-        )
+        frame.insert(0, "id", np.char.add(prefix, np.arange(next_id, next_id + len(frame)).astype(str)))
         next_id += len(frame)
         yield frame
 

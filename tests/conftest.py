@@ -20,13 +20,13 @@ os.environ["CRM_SCORING_PARTITIONS_START"] = "2025-01-01"
 os.environ["CRM_SCORING_TIMEZONE"] = "UTC"
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
 
-import dagster as dg  # noqa: E402
-import psycopg2  # noqa: E402
-from psycopg2 import sql  # noqa: E402
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
+import dagster as dg
+import psycopg2
+from psycopg2 import sql
+from sqlalchemy import Engine, create_engine, text
 
-from crm_scoring.settings import Settings, load_settings  # noqa: E402
-from crm_scoring.warehouse.urls import sqlalchemy_url, with_database  # noqa: E402
+from crm_scoring.settings import Settings, load_settings
+from crm_scoring.warehouse.urls import sqlalchemy_url, with_database
 
 
 @pytest.fixture(scope="session")

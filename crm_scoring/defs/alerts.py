@@ -48,9 +48,7 @@ def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
         "analytics.churn_alerts."
     ),
 )
-def churn_alerts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     raised = 0
     for scope in scopes_of_run(context.partition_keys):

@@ -42,9 +42,7 @@ translator = CrmDbtTranslator()
     partitions_def=scoring_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def crm_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
-):
+def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Builds the run's (date, tenant) partitions of every dbt model in ONE dbt invocation."""
     scopes = scopes_of_run(context.partition_keys)
     with (
@@ -57,7 +55,4 @@ def crm_dbt_models(
 def crm_source_specs() -> list[dg.AssetSpec]:
     """The raw CRM tables as observable (not materialisable) assets, described from dbt."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    return [
-        translator.get_asset_spec(manifest, unique_id, dbt_project)
-        for unique_id in manifest["sources"]
-    ]
+    return [translator.get_asset_spec(manifest, unique_id, dbt_project) for unique_id in manifest["sources"]]

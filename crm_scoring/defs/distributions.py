@@ -47,9 +47,7 @@ def _write_summary(
 def engagement_distribution(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    return _write_summary(
-        context, warehouse, "engagement_distribution", engagement_distribution_rows
-    )
+    return _write_summary(context, warehouse, "engagement_distribution", engagement_distribution_rows)
 
 
 @dg.asset(

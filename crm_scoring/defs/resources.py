@@ -129,7 +129,5 @@ def dbt_environment(database_url: str, scope_id: str) -> Iterator[None]:
 def build_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(database_url=dg.EnvVar("CRM_SCORING_DATABASE_URL")),
-        "dbt": DbtCliResource(
-            project_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE
-        ),
+        "dbt": DbtCliResource(project_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE),
     }

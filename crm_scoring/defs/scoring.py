@@ -35,9 +35,7 @@ def score_rows(features: pd.DataFrame, as_of: datetime, run_id: str) -> pd.DataF
         "rounding, floor day counts). Table analytics.customer_scores."
     ),
 )
-def customer_scores(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     features_read = rows_written = 0
     for scope in scopes_of_run(context.partition_keys):

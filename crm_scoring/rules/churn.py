@@ -45,9 +45,7 @@ def activity_decline_risk(
     return np.where(recent == 0, without_recent, with_recent)
 
 
-def payment_risk(
-    payment_failed_90d: npt.ArrayLike, payment_received_90d: npt.ArrayLike
-) -> np.ndarray:
+def payment_risk(payment_failed_90d: npt.ArrayLike, payment_received_90d: npt.ArrayLike) -> np.ndarray:
     failed = np.asarray(payment_failed_90d, dtype=np.float64)
     received = np.asarray(payment_received_90d, dtype=np.float64)
     return np.select([failed == 0, failed > 2, failed > received], [0, 100, 80], default=40)
@@ -56,9 +54,7 @@ def payment_risk(
 def engagement_drop_risk(days_since_last_email_open: npt.ArrayLike) -> np.ndarray:
     """NaN days means the profile never opened an email: neutral 50."""
     days = np.asarray(days_since_last_email_open, dtype=np.float64)
-    return np.select(
-        [np.isnan(days), days > 60, days > 30, days > 14], [50, 100, 70, 40], default=0
-    )
+    return np.select([np.isnan(days), days > 60, days > 30, days > 14], [50, 100, 70, 40], default=0)
 
 
 def tier_downgrade_risk(latest_tier_change_reason: npt.ArrayLike) -> np.ndarray:

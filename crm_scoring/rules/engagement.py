@@ -52,9 +52,7 @@ def breadth_score(
     return channels * 25
 
 
-def depth_score(
-    sent_30d: npt.ArrayLike, opened_30d: npt.ArrayLike, clicked_30d: npt.ArrayLike
-) -> np.ndarray:
+def depth_score(sent_30d: npt.ArrayLike, opened_30d: npt.ArrayLike, clicked_30d: npt.ArrayLike) -> np.ndarray:
     """Neutral 50 without campaigns. Deliberate fix: each rate is capped at 1 so depth <= 100."""
     sent = np.asarray(sent_30d, dtype=np.float64)
     opened = np.asarray(opened_30d, dtype=np.float64)

@@ -92,14 +92,10 @@ def score_features(features: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
         "tier_downgrade_risk": churn.tier_downgrade_risk(
             features["latest_tier_change_reason"].to_numpy(dtype=object)
         ),
-        "complaint_risk": churn.complaint_risk(
-            features["complaints_90d"].to_numpy(dtype=np.float64)
-        ),
+        "complaint_risk": churn.complaint_risk(features["complaints_90d"].to_numpy(dtype=np.float64)),
     }
     scores = {
-        "engagement_score": engagement.engagement_score(
-            *(components[c] for c in ENGAGEMENT_COMPONENTS)
-        ),
+        "engagement_score": engagement.engagement_score(*(components[c] for c in ENGAGEMENT_COMPONENTS)),
         "churn_risk_score": churn.churn_risk_score(*(components[c] for c in CHURN_COMPONENTS)),
         **components,
     }

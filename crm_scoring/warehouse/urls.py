@@ -9,9 +9,7 @@ def sqlalchemy_url(url: str) -> str:
     """Pin the psycopg2 driver: with SQLAlchemy 2.1 a bare ``postgresql://`` selects psycopg 3."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
-        raise ValueError(
-            f"expected a PostgreSQL URL, got the {parsed.get_backend_name()!r} backend"
-        )
+        raise ValueError(f"expected a PostgreSQL URL, got the {parsed.get_backend_name()!r} backend")
     return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
 
 

@@ -29,9 +29,7 @@ def replace_partition_rows(
     """
     with engine.begin() as connection:
         connection.execute(
-            text(
-                f"delete from {table} where as_of_date = :as_of_date and tenant_id = any(:tenants)"
-            ),
+            text(f"delete from {table} where as_of_date = :as_of_date and tenant_id = any(:tenants)"),
             {"as_of_date": as_of_date, "tenants": list(tenant_ids)},
         )
         if not rows.empty:
@@ -46,6 +44,4 @@ def copy_frame(cursor, table: str, rows: pd.DataFrame) -> None:
     rows.to_csv(buffer, index=False, header=False, na_rep=_NULL)
     buffer.seek(0)
     columns = ", ".join(f'"{column}"' for column in rows.columns)
-    cursor.copy_expert(
-        f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", buffer
-    )
+    cursor.copy_expert(f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", buffer)

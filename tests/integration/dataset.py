@@ -71,18 +71,35 @@ def note(customer_id: str, kind: str, at: datetime, tenant: str = "acme") -> dic
 
 
 PROFILES = [
-    profile("c1", "acme", lifetime_value=60000, email_opt_in=True, sms_opt_in=True,
-            last_email_open_at=ago(20)),
+    profile(
+        "c1", "acme", lifetime_value=60000, email_opt_in=True, sms_opt_in=True, last_email_open_at=ago(20)
+    ),
     profile("c2", "acme", last_email_open_at=ago(61)),
-    profile("c3", "acme", status="INACTIVE", lifetime_value=5000, email_opt_in=True,
-            sms_opt_in=True, push_opt_in=True, whatsapp_opt_in=True),
+    profile(
+        "c3",
+        "acme",
+        status="INACTIVE",
+        lifetime_value=5000,
+        email_opt_in=True,
+        sms_opt_in=True,
+        push_opt_in=True,
+        whatsapp_opt_in=True,
+    ),
     profile("c4", "acme", status="MERGED", lifetime_value=999999),
     profile("c5", "acme", deleted_at=ago(3), lifetime_value=999999),
     profile("c6", "acme", email_opt_in=True, push_opt_in=True, last_email_open_at=ago(3)),
     profile("c7", "acme", lifetime_value=10000),
     profile("c8", "acme"),
-    profile("g1", "globex", lifetime_value=100000, email_opt_in=True, sms_opt_in=True,
-            push_opt_in=True, whatsapp_opt_in=True, last_email_open_at=ago(1)),
+    profile(
+        "g1",
+        "globex",
+        lifetime_value=100000,
+        email_opt_in=True,
+        sms_opt_in=True,
+        push_opt_in=True,
+        whatsapp_opt_in=True,
+        last_email_open_at=ago(1),
+    ),
 ]
 
 ACTIVITIES = [
@@ -126,8 +143,11 @@ INTERACTIONS = [
     *[interaction("c7", "SENT", ago(2)) for _ in range(2)],
     *[interaction("c7", "OPENED", ago(2)) for _ in range(5)],
     # g1: 10 of each.
-    *[interaction("g1", kind, ago(3), tenant="globex") for kind in ("SENT", "OPENED", "CLICKED")
-      for _ in range(10)],
+    *[
+        interaction("g1", kind, ago(3), tenant="globex")
+        for kind in ("SENT", "OPENED", "CLICKED")
+        for _ in range(10)
+    ],
 ]
 
 NOTES = [
@@ -154,68 +174,117 @@ EXPECTED = {
     # open 20 days ago -> 40; downgrade 100 days ago (within 180) -> 80; 1 complaint -> 60.
     # churn 8.75 + 10 + 8 + 8 + 6 = 40.75 -> 41.
     ("acme", "c1"): {
-        "engagement_score": 69, "churn_risk_score": 41,
-        "recency_score": 100, "frequency_score": 40, "monetary_score": 80,
-        "breadth_score": 50, "depth_score": 54,
-        "activity_decline_risk": 25, "payment_risk": 40, "engagement_drop_risk": 40,
-        "tier_downgrade_risk": 80, "complaint_risk": 60,
+        "engagement_score": 69,
+        "churn_risk_score": 41,
+        "recency_score": 100,
+        "frequency_score": 40,
+        "monetary_score": 80,
+        "breadth_score": 50,
+        "depth_score": 54,
+        "activity_decline_risk": 25,
+        "payment_risk": 40,
+        "engagement_drop_risk": 40,
+        "tier_downgrade_risk": 80,
+        "complaint_risk": 60,
     },
     # recency 62 days -> 20; no 30-day activity -> 0; no ltv -> 0; no channel; no campaign 50.
     # engagement 6 + 5 = 11. decline: recent 0, last 62 days ago -> 80; 3 failed -> 100;
     # open 61 days ago -> 100; downgrade -> 80; 3 complaints -> 100.
     # churn 28 + 25 + 20 + 8 + 10 = 91 -> alert.
     ("acme", "c2"): {
-        "engagement_score": 11, "churn_risk_score": 91,
-        "recency_score": 20, "frequency_score": 0, "monetary_score": 0,
-        "breadth_score": 0, "depth_score": 50,
-        "activity_decline_risk": 80, "payment_risk": 100, "engagement_drop_risk": 100,
-        "tier_downgrade_risk": 80, "complaint_risk": 100,
+        "engagement_score": 11,
+        "churn_risk_score": 91,
+        "recency_score": 20,
+        "frequency_score": 0,
+        "monetary_score": 0,
+        "breadth_score": 0,
+        "depth_score": 50,
+        "activity_decline_risk": 80,
+        "payment_risk": 100,
+        "engagement_drop_risk": 100,
+        "tier_downgrade_risk": 80,
+        "complaint_risk": 100,
     },
     # never active: 0, 0; ltv 5000 -> 20; 4 channels -> 100; depth 50.
     # engagement 4 + 15 + 5 = 24. churn: never active 100 -> 35; never opened -> 50 -> 10 = 45.
     ("acme", "c3"): {
-        "engagement_score": 24, "churn_risk_score": 45,
-        "recency_score": 0, "frequency_score": 0, "monetary_score": 20,
-        "breadth_score": 100, "depth_score": 50,
-        "activity_decline_risk": 100, "payment_risk": 0, "engagement_drop_risk": 50,
-        "tier_downgrade_risk": 0, "complaint_risk": 0,
+        "engagement_score": 24,
+        "churn_risk_score": 45,
+        "recency_score": 0,
+        "frequency_score": 0,
+        "monetary_score": 20,
+        "breadth_score": 100,
+        "depth_score": 50,
+        "activity_decline_risk": 100,
+        "payment_risk": 0,
+        "engagement_drop_risk": 50,
+        "tier_downgrade_risk": 0,
+        "complaint_risk": 0,
     },
     # recency 1 -> 100; 2 -> 40; 0; 2 channels 50; depth 50: 30 + 10 + 7.5 + 5 = 52.5 -> 53
     # (Python's round would say 52). churn: only recent activity 0, open 3 days ago 0 -> 0.
     ("acme", "c6"): {
-        "engagement_score": 53, "churn_risk_score": 0,
-        "recency_score": 100, "frequency_score": 40, "monetary_score": 0,
-        "breadth_score": 50, "depth_score": 50,
-        "activity_decline_risk": 0, "payment_risk": 0, "engagement_drop_risk": 0,
-        "tier_downgrade_risk": 0, "complaint_risk": 0,
+        "engagement_score": 53,
+        "churn_risk_score": 0,
+        "recency_score": 100,
+        "frequency_score": 40,
+        "monetary_score": 0,
+        "breadth_score": 50,
+        "depth_score": 50,
+        "activity_decline_risk": 0,
+        "payment_risk": 0,
+        "engagement_drop_risk": 0,
+        "tier_downgrade_risk": 0,
+        "complaint_risk": 0,
     },
     # recency 8 days (ms truncation) -> 80; 1 -> 20; ltv 10000 -> 40; none; depth: open rate
     # 5/2 capped at 1 -> 50 + click 0 -> 50. engagement 24 + 5 + 8 + 0 + 5 = 42.
     # churn: only recent activity 0; never opened 50 -> 10 = 10.
     ("acme", "c7"): {
-        "engagement_score": 42, "churn_risk_score": 10,
-        "recency_score": 80, "frequency_score": 20, "monetary_score": 40,
-        "breadth_score": 0, "depth_score": 50,
-        "activity_decline_risk": 0, "payment_risk": 0, "engagement_drop_risk": 50,
-        "tier_downgrade_risk": 0, "complaint_risk": 0,
+        "engagement_score": 42,
+        "churn_risk_score": 10,
+        "recency_score": 80,
+        "frequency_score": 20,
+        "monetary_score": 40,
+        "breadth_score": 0,
+        "depth_score": 50,
+        "activity_decline_risk": 0,
+        "payment_risk": 0,
+        "engagement_drop_risk": 50,
+        "tier_downgrade_risk": 0,
+        "complaint_risk": 0,
     },
     # 3 tier changes in 30 days (10, 10, 12 days ago): recency 10 -> 80; 3 -> 40; depth 50.
     # engagement 24 + 10 + 5 = 39. churn: only recent activity 0; never opened 10;
     # latest change: tie at 10 days broken by id, tc-b "downgrade" -> 80 -> 8. 18.
     ("acme", "c8"): {
-        "engagement_score": 39, "churn_risk_score": 18,
-        "recency_score": 80, "frequency_score": 40, "monetary_score": 0,
-        "breadth_score": 0, "depth_score": 50,
-        "activity_decline_risk": 0, "payment_risk": 0, "engagement_drop_risk": 50,
-        "tier_downgrade_risk": 80, "complaint_risk": 0,
+        "engagement_score": 39,
+        "churn_risk_score": 18,
+        "recency_score": 80,
+        "frequency_score": 40,
+        "monetary_score": 0,
+        "breadth_score": 0,
+        "depth_score": 50,
+        "activity_decline_risk": 0,
+        "payment_risk": 0,
+        "engagement_drop_risk": 50,
+        "tier_downgrade_risk": 80,
+        "complaint_risk": 0,
     },
     # 20 activities in 30 days: everything maxed: 30 + 25 + 20 + 15 + 10 = 100; churn 0.
     ("globex", "g1"): {
-        "engagement_score": 100, "churn_risk_score": 0,
-        "recency_score": 100, "frequency_score": 100, "monetary_score": 100,
-        "breadth_score": 100, "depth_score": 100,
-        "activity_decline_risk": 0, "payment_risk": 0, "engagement_drop_risk": 0,
-        "tier_downgrade_risk": 0, "complaint_risk": 0,
+        "engagement_score": 100,
+        "churn_risk_score": 0,
+        "recency_score": 100,
+        "frequency_score": 100,
+        "monetary_score": 100,
+        "breadth_score": 100,
+        "depth_score": 100,
+        "activity_decline_risk": 0,
+        "payment_risk": 0,
+        "engagement_drop_risk": 0,
+        "tier_downgrade_risk": 0,
+        "complaint_risk": 0,
     },
 }
 

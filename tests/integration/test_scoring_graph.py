@@ -17,8 +17,13 @@ from tests.integration import dataset
 pytestmark = pytest.mark.integration
 
 
-def _score(instance: dg.DagsterInstance, engine: Engine, settings: Settings, tmp_path: Path,
-           tenants: list[str] | None = None) -> list[operations.RunOutcome]:
+def _score(
+    instance: dg.DagsterInstance,
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    tenants: list[str] | None = None,
+) -> list[operations.RunOutcome]:
     registered = operations.sync_tenants(instance, engine, settings)
     outcomes = operations.score_day(instance, dataset.DAY, registered, tenants, tmp_path / "run.log")
     assert all(outcome.success for outcome in outcomes), (tmp_path / "run.log").read_text()[-3000:]
@@ -86,8 +91,10 @@ def test_rerun_replaces_rows_without_duplicates(scored, instance, engine, settin
     assert set(_table(engine, settings, "churn_alerts")["alert_id"]) == alert_ids
     with engine.connect() as connection:
         features = connection.execute(
-            text(f"select count(*) from {settings.analytics_schema}.customer_features "
-                 "where as_of_date = :day"), {"day": dataset.DAY}
+            text(
+                f"select count(*) from {settings.analytics_schema}.customer_features where as_of_date = :day"
+            ),
+            {"day": dataset.DAY},
         ).scalar_one()
     assert features == len(dataset.EXPECTED)
 
@@ -107,8 +114,7 @@ def test_events_after_as_of_change_nothing(scored, instance, engine, settings, t
                 {"id": f"late-{i}", "c": customer, "t": later},
             )
             connection.execute(
-                text(f"insert into {schema}.campaign_interactions values "
-                     "(:id, 'acme', :c, 'x', 'SENT', :t)"),
+                text(f"insert into {schema}.campaign_interactions values (:id, 'acme', :c, 'x', 'SENT', :t)"),
                 {"id": f"late-{i}", "c": customer, "t": later},
             )
     _score(instance, engine, settings, tmp_path)
@@ -128,5 +134,5 @@ def test_single_tenant_rerun_leaves_other_tenants_alone(scored, instance, engine
 
 def test_unknown_tenant_is_a_clear_error(scored, instance, engine, settings, tmp_path) -> None:
     registered = operations.sync_tenants(instance, engine, settings)
-    with pytest.raises(operations.UsageError, match="Unknown tenant.*initech"):
+    with pytest.raises(operations.UsageError, match=r"Unknown tenant.*initech"):
         operations.score_day(instance, dataset.DAY, registered, ["initech"], tmp_path / "x.log")

@@ -37,7 +37,17 @@ def test_activity_decline(count_30d: int, count_90d: int, days_since: float, exp
 
 @pytest.mark.parametrize(
     ("failed", "received", "expected"),
-    [(0, 0, 0), (0, 9, 0), (1, 0, 80), (1, 1, 40), (2, 1, 80), (2, 2, 40), (2, 5, 40), (3, 0, 100), (3, 9, 100)],
+    [
+        (0, 0, 0),
+        (0, 9, 0),
+        (1, 0, 80),
+        (1, 1, 40),
+        (2, 1, 80),
+        (2, 2, 40),
+        (2, 5, 40),
+        (3, 0, 100),
+        (3, 9, 100),
+    ],
 )
 def test_payment(failed: int, received: int, expected: int) -> None:
     assert churn.payment_risk([failed], [received])[0] == expected

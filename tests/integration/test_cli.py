@@ -1,0 +1,65 @@
+"""The command line as a user runs it: a real process, real exit codes, real output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def crm_scoring(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CRM_SCORING_", "DAGSTER_HOME"))
+    }
+    environment |= {"CRM_SCORING_HOME": str(home), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "crm_scoring.cli", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_demo_scores_generated_data_on_the_embedded_database(tmp_path: Path) -> None:
+    result = crm_scoring("demo", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "succeeded" in out
+    assert "Churn-risk overview" in out and "Engagement distribution" in out
+    for tenant in ("tenant-001", "tenant-002", "tenant-003", "tenant-004"):
+        assert tenant in out
+    assert "crm-scoring ui" in out
+    # The demo's Dagster instance persists in the home directory, in PostgreSQL.
+    assert (tmp_path / "home" / "dagster_home" / "dagster.yaml").exists()
+
+
+def test_bad_date_is_a_clear_error(tmp_path: Path) -> None:
+    result = crm_scoring("run", "--date", "2026-13-01", home=tmp_path)
+    assert result.returncode == 2
+    assert "is not a date in YYYY-MM-DD form" in result.stderr
+
+
+def test_incomplete_day_is_refused(tmp_path: Path) -> None:
+    result = crm_scoring("run", "--date", date.today().isoformat(), home=tmp_path, CRM_SCORING_TIMEZONE="UTC")
+    assert result.returncode == 2
+    assert "not a complete day yet" in result.stderr
+
+
+def test_unreachable_database_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
+    result = crm_scoring(
+        "init-db",
+        home=tmp_path,
+        CRM_SCORING_DATABASE_URL="postgresql://scorer:s3cret@127.0.0.1:1/crm",
+    )
+    assert result.returncode == 3
+    assert "cannot reach PostgreSQL at scorer@127.0.0.1:1/crm" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
