@@ -47,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tenant", action="append", help="a tenant to score (repeatable); default all")
     run.set_defaults(handler=_run)
 
+    status = commands.add_parser("status", help="each tenant's state for a day, from Dagster")
+    status.add_argument("--date", required=True, help="the day, YYYY-MM-DD")
+    status.set_defaults(handler=_status)
+
+    rerun = commands.add_parser("rerun-failed", help="rerun only the tenants whose day failed")
+    rerun.add_argument("--date", required=True, help="the day, YYYY-MM-DD")
+    rerun.set_defaults(handler=_rerun_failed)
+
     generate = commands.add_parser("generate", help="load synthetic CRM data into the source tables")
     generate.add_argument("--size", default="small", choices=["demo", "small", "medium", "large"])
     generate.add_argument("--seed", type=int, default=7)
@@ -96,6 +104,47 @@ def _run(args: argparse.Namespace) -> int:
     engine = operations.warehouse_engine(configure_environment())
     operations.init_db(engine, settings)
     return _score_and_report(engine, settings, day, args.tenant)
+
+
+def _status(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    settings = load_settings()
+    day = operations.parse_day(args.date, settings, operations.today_in(settings))
+    engine = operations.warehouse_engine(configure_environment())
+    with dg.DagsterInstance.get() as instance:
+        registered = operations.sync_tenants(instance, engine, settings)
+        statuses = operations.day_status(instance, day, registered)
+    width = max([len(s.tenant_id) for s in statuses] + [6])
+    print(f"{'tenant':<{width}}  state          run")
+    for status in statuses:
+        print(f"{status.tenant_id:<{width}}  {status.state:<13}  {status.run_id or ''}")
+        if status.error:
+            print("    " + status.error.replace("\n", "\n    "))
+    counts = {state: sum(s.state == state for s in statuses) for state in ("materialized", "failed")}
+    print(
+        f"{day}: {counts['materialized']} materialized, {counts['failed']} failed, "
+        f"{len(statuses) - sum(counts.values())} missing or in progress, of {len(statuses)} tenants"
+    )
+    return 1 if counts["failed"] else 0
+
+
+def _rerun_failed(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    settings = load_settings()
+    day = operations.parse_day(args.date, settings, operations.today_in(settings))
+    engine = operations.warehouse_engine(configure_environment())
+    with dg.DagsterInstance.get() as instance:
+        registered = operations.sync_tenants(instance, engine, settings)
+        failed = [
+            s.tenant_id for s in operations.day_status(instance, day, registered) if s.state == "failed"
+        ]
+    if not failed:
+        print(f"No tenant failed on {day}: nothing to rerun.")
+        return 0
+    print(f"Rerunning {len(failed)} failed tenant(s): {', '.join(failed)}")
+    return _score_and_report(engine, settings, day, failed)
 
 
 def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:

@@ -13,7 +13,7 @@ from crm_scoring.defs.jobs import SCORING_JOB_NAME, scoring_job
 from crm_scoring.defs.resources import build_resources
 from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.scoring import customer_scores
-from crm_scoring.defs.sensors import register_new_tenants
+from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
 
 defs = dg.Definitions(
     assets=[
@@ -26,7 +26,7 @@ defs = dg.Definitions(
     ],
     jobs=[scoring_job],
     schedules=[daily_scoring],
-    sensors=[register_new_tenants],
+    sensors=[register_new_tenants, isolate_failed_tenants],
     resources=build_resources(),
 )
 

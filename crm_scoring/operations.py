@@ -88,7 +88,6 @@ def score_day(
     output_log: Path,
 ) -> list[RunOutcome]:
     """Materializes the day for the wanted tenants (all when None): one run per contiguous stretch."""
-    from crm_scoring.definitions import resolved_scoring_job
     from crm_scoring.defs.jobs import contiguous_runs, partition_range_tags
 
     if not registered:
@@ -100,16 +99,29 @@ def score_day(
             + (" …" if len(registered) > 20 else "")
         )
     outcomes = []
-    job = dg.reconstructable(resolved_scoring_job)
     for first, last in contiguous_runs(registered, wanted or registered):
         tags = {**partition_range_tags(day.isoformat(), first, last), "crm_scoring/trigger": "cli"}
-        # dbt's progress lines go to the log file; the UI keeps them per step as well.
-        with output_log.open("a") as log, contextlib.redirect_stdout(log):
-            result = dg.execute_job(
-                job, instance=instance, tags=tags, run_config=_QUIET_CONSOLE, raise_on_error=False
-            )
-        outcomes.append(RunOutcome(result.run_id, first, last, result.success))
+        run_id, success = execute_scoring_run(instance, tags, output_log)
+        outcomes.append(RunOutcome(run_id, first, last, success))
     return outcomes
+
+
+def execute_scoring_run(
+    instance: dg.DagsterInstance, tags: dict[str, str], output_log: Path
+) -> tuple[str, bool]:
+    """Runs the scoring job in this process, recorded in the instance like any other run."""
+    from crm_scoring.definitions import resolved_scoring_job
+
+    # dbt's progress lines go to the log file; the UI keeps them per step as well.
+    with output_log.open("a") as log, contextlib.redirect_stdout(log):
+        result = dg.execute_job(
+            dg.reconstructable(resolved_scoring_job),
+            instance=instance,
+            tags=tags,
+            run_config=_QUIET_CONSOLE,
+            raise_on_error=False,
+        )
+    return result.run_id, result.success
 
 
 def day_summary(engine: Engine, settings: Settings, day: date, tenants: Sequence[str]) -> dict:
@@ -158,3 +170,56 @@ def day_summary(engine: Engine, settings: Settings, day: date, tenants: Sequence
 
 def today_in(settings: Settings) -> date:
     return datetime.now(settings.tz).date()
+
+
+@dataclass(frozen=True)
+class TenantStatus:
+    tenant_id: str
+    state: str  # materialized | failed | in progress | missing
+    run_id: str | None
+    error: str | None
+
+
+def day_status(instance: dg.DagsterInstance, day: date, tenants: Sequence[str]) -> list[TenantStatus]:
+    """Each tenant's state for the day, from the Dagster instance: the worst state over the
+    partition's assets, and for a failure the run and the error that caused it."""
+    from crm_scoring.defs.jobs import scoring_job_asset_keys
+    from crm_scoring.defs.partitions import scoring_key, scoring_partitions
+
+    keys = {tenant: str(scoring_key(day.isoformat(), tenant)) for tenant in tenants}
+    worst: dict[str, str] = dict.fromkeys(tenants, "materialized")
+    rank = {"materialized": 0, "missing": 1, "in progress": 2, "failed": 3}
+    names = {"MATERIALIZED": "materialized", "FAILED": "failed", "IN_PROGRESS": "in progress"}
+    for asset_key in scoring_job_asset_keys():
+        statuses = instance.get_status_by_partition(asset_key, list(keys.values()), scoring_partitions) or {}
+        for tenant, key in keys.items():
+            status = statuses.get(key)
+            state = names[status.value] if status else "missing"
+            if rank[state] > rank[worst[tenant]]:
+                worst[tenant] = state
+    return [
+        TenantStatus(tenant, worst[tenant], *_last_failure(instance, keys[tenant]))
+        if worst[tenant] == "failed"
+        else TenantStatus(tenant, worst[tenant], None, None)
+        for tenant in tenants
+    ]
+
+
+def _last_failure(instance: dg.DagsterInstance, partition_key: str) -> tuple[str | None, str | None]:
+    """The newest failed run that covered the partition, and its step errors."""
+    from crm_scoring.defs.sensors import run_partition_keys
+
+    failed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=50)
+    for run in failed:
+        if partition_key in run_partition_keys(run, instance):
+            records = instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+            ).records
+            errors = [
+                record.event_log_entry.dagster_event.step_failure_data.error.message.strip()
+                for record in records
+                if record.event_log_entry.dagster_event
+                and record.event_log_entry.dagster_event.step_failure_data.error
+            ]
+            return run.run_id, "\n".join(errors) or "run failed before any step"
+    return None, None

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, scopes_of_run
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions, scopes_of_run
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.rules.alerts import alert_id, high_churn_risk
@@ -52,8 +52,9 @@ def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     started = time.monotonic()
     raised = 0
     for scope in scopes_of_run(context.partition_keys):
-        alerts = alert_rows(warehouse.read_partition("customer_scores", scope), context.run.run_id)
-        raised += warehouse.replace_partition("churn_alerts", scope, alerts)
+        with naming_partitions("churn_alerts", [scope]):
+            alerts = alert_rows(warehouse.read_partition("customer_scores", scope), context.run.run_id)
+            raised += warehouse.replace_partition("churn_alerts", scope, alerts)
     return dg.MaterializeResult(
         metadata={
             "alerts_raised": raised,

@@ -7,7 +7,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, scopes_of_run, scoring_partitions
+from crm_scoring.defs.partitions import (
+    PARTITIONED_ASSET,
+    naming_partitions,
+    scopes_of_run,
+    scoring_partitions,
+)
 from crm_scoring.defs.resources import WarehouseResource, dbt_environment
 from crm_scoring.settings import DBT_PROJECT_DIR
 from crm_scoring.warehouse.dbt_manifest import ensure_manifest
@@ -46,8 +51,11 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     """Builds the run's (date, tenant) partitions of every dbt model in ONE dbt invocation."""
     scopes = scopes_of_run(context.partition_keys)
     with (
+        # dbt recreates the staging views on every build; two builds at once would collide.
+        warehouse.advisory_lock("dbt-build", context.log.info),
         warehouse.registered_scope(context.run.run_id, scopes) as scope_id,
         dbt_environment(warehouse.database_url, scope_id),
+        naming_partitions("dbt build (customer_features)", scopes),
     ):
         yield from dbt.cli(["build"], context=context).stream()
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, scopes_of_run
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions, scopes_of_run
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.rules.distributions import churn_risk_overview_rows, engagement_distribution_rows
@@ -23,10 +23,11 @@ def _write_summary(
     started = time.monotonic()
     written = 0
     for scope in scopes_of_run(context.partition_keys):
-        scores = warehouse.read_partition("customer_scores", scope)
-        rows = summarise(scores, scope.tenant_ids)
-        rows.insert(0, "as_of_date", scope.as_of_date)
-        written += warehouse.replace_partition(table, scope, rows)
+        with naming_partitions(table, [scope]):
+            scores = warehouse.read_partition("customer_scores", scope)
+            rows = summarise(scores, scope.tenant_ids)
+            rows.insert(0, "as_of_date", scope.as_of_date)
+            written += warehouse.replace_partition(table, scope, rows)
     return dg.MaterializeResult(
         metadata={
             "rows_written": written,

@@ -54,3 +54,8 @@ def contiguous_runs(registered: Sequence[str], wanted: Sequence[str]) -> list[tu
     if start is not None and previous is not None:
         runs.append((start, previous))
     return runs
+
+
+def scoring_job_asset_keys() -> list[dg.AssetKey]:
+    """The assets whose partitions say whether a (day, tenant) was scored."""
+    return [customer_scores.key, churn_alerts.key, engagement_distribution.key, churn_risk_overview.key]

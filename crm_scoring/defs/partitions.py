@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -43,3 +44,22 @@ PARTITIONED_ASSET = {
     "owners": ["team:data"],
     "kinds": {"python", "pandas", "postgres"},
 }
+
+
+class PartitionFailure(dg.Failure):
+    """A failure whose message names the asset, the day, the tenants and the cause."""
+
+
+@contextmanager
+def naming_partitions(asset: str, scopes: Sequence[DayScope]) -> Iterator[None]:
+    """Re-raises any error as a Failure that says which asset and partitions it hit."""
+    try:
+        yield
+    except PartitionFailure:
+        raise
+    except Exception as exc:
+        where = "; ".join(f"{s.as_of_date} tenant(s) {', '.join(s.tenant_ids)}" for s in scopes)
+        raise PartitionFailure(
+            description=f"{asset} failed for {where}: {type(exc).__name__}: {exc}",
+            metadata={"asset": asset, "partitions": where},
+        ) from exc

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 
@@ -88,6 +88,24 @@ class WarehouseResource(dg.ConfigurableResource):
                     text(f"delete from {scope_table} where scope_id = :scope_id"),
                     {"scope_id": scope_id},
                 )
+
+    @contextmanager
+    def advisory_lock(self, name: str, log: Callable[[str], None]) -> Iterator[None]:
+        """Holds a session-level advisory lock; released on exit or if the process dies."""
+        key = {"name": f"crm_scoring:{name}"}
+        with self.engine.connect() as connection:
+            acquired = connection.execute(
+                text("select pg_try_advisory_lock(hashtextextended(:name, 0))"), key
+            ).scalar_one()
+            if not acquired:
+                log(f"Waiting for another run holding the {name!r} lock…")
+                connection.execute(text("select pg_advisory_lock(hashtextextended(:name, 0))"), key)
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("select pg_advisory_unlock(hashtextextended(:name, 0))"), key)
+                connection.commit()
 
     def read_partition(self, table: str, scope: DayScope) -> pd.DataFrame:
         with self.engine.connect() as connection:

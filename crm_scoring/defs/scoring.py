@@ -8,7 +8,7 @@ import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from crm_scoring.defs.dbt import crm_dbt_models
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, scopes_of_run
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions, scopes_of_run
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_features
 
@@ -39,10 +39,11 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     started = time.monotonic()
     features_read = rows_written = 0
     for scope in scopes_of_run(context.partition_keys):
-        features = warehouse.read_partition("customer_features", scope)
-        features_read += len(features)
-        rows = score_rows(features, scope.as_of, context.run.run_id)
-        rows_written += warehouse.replace_partition("customer_scores", scope, rows)
+        with naming_partitions("customer_scores", [scope]):
+            features = warehouse.read_partition("customer_features", scope)
+            features_read += len(features)
+            rows = score_rows(features, scope.as_of, context.run.run_id)
+            rows_written += warehouse.replace_partition("customer_scores", scope, rows)
         context.log.info(
             f"{scope.as_of_date}: scored {len(rows)} customers of {len(scope.tenant_ids)} tenant(s)"
         )

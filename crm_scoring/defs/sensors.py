@@ -1,10 +1,25 @@
-"""register_new_tenants: every tenant found in customer_profiles becomes a tenant partition."""
+"""Sensors: new tenants become partitions; failed runs are recorded, reported and isolated.
+
+A daily run covers every tenant of the day. If one tenant's data breaks it,
+isolate_failed_tenants re-runs that day tenant by tenant, once, so the good tenants still
+get scored and exactly the bad tenant's partition stays failed.
+"""
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import dagster as dg
+from sqlalchemy import text
 
-from crm_scoring.defs.partitions import tenant_partitions
+from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, scoring_job
+from crm_scoring.defs.partitions import scoring_partitions, tenant_partitions
 from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.notify import post_json
 from crm_scoring.scope import split_new_tenants
+
+ISOLATES_TAG = "crm_scoring/isolates_run"
+WEBHOOK_ENV = "CRM_SCORING_ALERT_WEBHOOK_URL"
 
 
 @dg.sensor(
@@ -26,3 +41,75 @@ def register_new_tenants(
     if not new:
         return dg.SkipReason(f"No new tenant ({len(known)} registered).")
     return dg.SensorResult(dynamic_partitions_requests=[tenant_partitions.build_add_request(new)])
+
+
+def run_partition_keys(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:
+    """The multi-partition keys a run covered: its single key or its range."""
+    if run.tags.get(RANGE_START_TAG):
+        key_range = dg.PartitionKeyRange(run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG])
+        return list(
+            scoring_partitions.get_partition_keys_in_range(key_range, dynamic_partitions_store=instance)
+        )
+    key = run.tags.get("dagster/partition")
+    return [key] if key else []
+
+
+def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRequest]:
+    """One run per partition of a failed multi-partition run; none for a run that was already
+    isolated or covered a single partition, so retries are bounded and never loop."""
+    if run.tags.get(ISOLATES_TAG) or len(keys) < 2:
+        return []
+    return [
+        dg.RunRequest(
+            run_key=f"isolate:{run.run_id}:{key}",
+            partition_key=key,
+            tags={ISOLATES_TAG: run.run_id, "crm_scoring/trigger": "isolation"},
+        )
+        for key in keys
+    ]
+
+
+@dg.run_failure_sensor(
+    name="isolate_failed_tenants",
+    monitored_jobs=[scoring_job],
+    request_job=scoring_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "On a failed scoring run: records it in analytics.run_failures, posts it to "
+        f"{WEBHOOK_ENV} when set, and re-runs a multi-tenant run tenant by tenant (once)."
+    ),
+)
+def isolate_failed_tenants(context: dg.RunFailureSensorContext, warehouse: WarehouseResource):
+    run = context.dagster_run
+    keys = run_partition_keys(run, context.instance)
+    failed_steps = [event.step_key or "" for event in context.get_step_failure_events()]
+    errors = [
+        event.event_specific_data.error.message.strip()
+        for event in context.get_step_failure_events()
+        if event.event_specific_data and event.event_specific_data.error
+    ]
+    requests = isolation_requests(run, keys)
+    record = {
+        "run_id": run.run_id,
+        "failed_at": datetime.now(UTC),
+        "partition_keys": keys,
+        "failed_steps": failed_steps,
+        "error": "\n".join(errors) or context.failure_event.message or "unknown error",
+        "isolation_runs": len(requests),
+    }
+    webhook = os.environ.get(WEBHOOK_ENV)
+    record["webhook_status"] = (
+        post_json(webhook, {"event": "scoring_run_failed", **record}) if webhook else "not configured"
+    )
+    with warehouse.engine.begin() as connection:
+        connection.execute(
+            text(
+                f"insert into {warehouse.table('run_failures')} (run_id, failed_at, partition_keys, "
+                "failed_steps, error, isolation_runs, webhook_status) values (:run_id, :failed_at, "
+                ":partition_keys, :failed_steps, :error, :isolation_runs, :webhook_status) "
+                "on conflict (run_id) do nothing"
+            ),
+            record,
+        )
+    context.log.info(f"Run {run.run_id} failed on {len(keys)} partition(s); {len(requests)} isolation run(s)")
+    yield from requests

@@ -124,6 +124,16 @@ def analytics_ddl(schema: str) -> list[str]:
             customer_count integer not null,
             primary key (as_of_date, tenant_id, label)
         )""",
+        # One row per failed scoring run, written by the run-failure sensor for on-call.
+        f"""create table if not exists {schema}.run_failures (
+            run_id text primary key,
+            failed_at timestamptz not null,
+            partition_keys text[] not null,
+            failed_steps text[] not null,
+            error text not null,
+            isolation_runs integer not null,
+            webhook_status text not null
+        )""",
         f"""create table if not exists {schema}.churn_risk_overview (
             as_of_date date not null,
             tenant_id text not null,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 _NULL = r"\N"
 
@@ -28,6 +28,7 @@ def replace_partition_rows(
     date are bound parameters.
     """
     with engine.begin() as connection:
+        lock_partitions(connection, table, as_of_date, tenant_ids)
         connection.execute(
             text(f"delete from {table} where as_of_date = :as_of_date and tenant_id = any(:tenants)"),
             {"as_of_date": as_of_date, "tenants": list(tenant_ids)},
@@ -36,6 +37,22 @@ def replace_partition_rows(
             with connection.connection.dbapi_connection.cursor() as cursor:
                 copy_frame(cursor, table, rows)
     return len(rows)
+
+
+def lock_partitions(connection: Connection, table: str, as_of_date: date, tenant_ids: Sequence[str]) -> None:
+    """Serialises writers of the same (table, day, tenant) until the transaction ends.
+
+    Two runs of one partition at once (the schedule and a manual rerun) then replace the rows
+    one after the other instead of both inserting: no duplicate rows, no unique violation.
+    Locks are taken in sorted order so two multi-tenant writers cannot deadlock.
+    """
+    connection.execute(
+        text(
+            "select pg_advisory_xact_lock(hashtextextended(:table || '|' || :day || '|' || tenant, 0)) "
+            "from (select tenant from unnest(cast(:tenants as text[])) as tenant order by tenant) as t"
+        ),
+        {"table": table, "day": as_of_date.isoformat(), "tenants": sorted(tenant_ids)},
+    )
 
 
 def copy_frame(cursor, table: str, rows: pd.DataFrame) -> None:

@@ -7,6 +7,14 @@
   {%- set target = arg_dict["target_relation"] -%}
   {%- set source = arg_dict["temp_relation"] -%}
   {%- set columns = arg_dict["dest_columns"] | map(attribute="quoted") | join(", ") -%}
+  {#- Concurrent builds of the same partition wait for each other instead of colliding. -#}
+  select pg_advisory_xact_lock(hashtextextended('{{ target }}|' || as_of_date || '|' || tenant_id, 0))
+  from (
+    select as_of_date, tenant_id from {{ scoring_scope_relation() }}
+    where scope_id = '{{ scoring_scope_id() }}'
+    order by as_of_date, tenant_id
+  ) as scope_partitions;
+
   delete from {{ target }} as existing
   using {{ scoring_scope_relation() }} as scope
   where scope.scope_id = '{{ scoring_scope_id() }}'
