@@ -72,11 +72,11 @@ class WarehouseResource(dg.ConfigurableResource):
                 text(f"delete from {scope_table} where scope_id = :scope_id"),
                 {"scope_id": scope_id},
             )
+            columns = list(rows[0])
             connection.execute(
                 text(
-                    f"insert into {scope_table} (scope_id, as_of_date, tenant_id, as_of, "
-                    "since_30d, since_90d, since_180d) values (:scope_id, :as_of_date, "
-                    ":tenant_id, :as_of, :since_30d, :since_90d, :since_180d)"
+                    f"insert into {scope_table} ({', '.join(columns)}) "
+                    f"values ({', '.join(':' + column for column in columns)})"
                 ),
                 rows,
             )
@@ -112,8 +112,7 @@ class WarehouseResource(dg.ConfigurableResource):
             return pd.read_sql_query(
                 text(
                     f"select * from {self.table(table)} "
-                    "where as_of_date = :as_of_date and tenant_id = any(:tenants) "
-                    "order by tenant_id, customer_id"
+                    "where as_of_date = :as_of_date and tenant_id = any(:tenants)"
                 ),
                 connection,
                 params={"as_of_date": scope.as_of_date, "tenants": list(scope.tenant_ids)},

@@ -12,6 +12,13 @@ from sqlalchemy import Connection, Engine, text
 _DDL_LOCK_KEY = 7_400_117
 
 
+_EVENT_TIME_COLUMNS = (
+    ("activities", "occurred_at"),
+    ("campaign_interactions", "occurred_at"),
+    ("customer_notes", "created_at"),
+)
+
+
 def source_ddl(schema: str) -> list[str]:
     return [
         f"create schema if not exists {schema}",
@@ -62,6 +69,16 @@ def source_ddl(schema: str) -> list[str]:
             on {schema}.campaign_interactions (customer_id, occurred_at)""",
         f"""create index if not exists customer_notes_customer_time_idx
             on {schema}.customer_notes (customer_id, created_at)""",
+        # Data-quality checks read one day of events, and rows that have no time at all.
+        *(
+            statement
+            for table, column in _EVENT_TIME_COLUMNS
+            for statement in (
+                f"create index if not exists {table}_time_idx on {schema}.{table} ({column})",
+                f"""create index if not exists {table}_null_time_idx on {schema}.{table} (customer_id)
+                    where {column} is null""",
+            )
+        ),
     ]
 
 
@@ -75,12 +92,14 @@ def analytics_ddl(schema: str) -> list[str]:
             as_of_date date not null,
             tenant_id text not null,
             as_of timestamptz not null,
+            since_1d timestamptz not null,
             since_30d timestamptz not null,
             since_90d timestamptz not null,
             since_180d timestamptz not null,
             created_at timestamptz not null default now(),
             primary key (scope_id, as_of_date, tenant_id)
         )""",
+        f"alter table {schema}.scoring_scope add column if not exists since_1d timestamptz",
         f"""create table if not exists {schema}.customer_scores (
             as_of_date date not null,
             tenant_id text not null,

@@ -75,3 +75,12 @@ def test_distributions_count_active_customers_only_with_spec_labels() -> None:
     assert overview.loc["a"].to_dict() == {"critical": 1, "high": 1, "medium": 1, "low": 1, "total": 4}
     assert overview.loc["b"].to_dict() == {"critical": 0, "high": 1, "medium": 0, "low": 0, "total": 1}
     assert overview.loc["empty", "total"] == 0
+
+
+def test_tenant_ids_that_cannot_be_partition_keys_are_rejected_not_dropped_silently() -> None:
+    from crm_scoring.scope import split_new_tenants
+
+    found = ["acme", "acme", "", "a|b", "a,b", "o'neil", "x'; drop table crm.activities; --", "new-1"]
+    new, rejected = split_new_tenants(found, known=["acme"])
+    assert new == ["new-1"]
+    assert sorted(rejected) == sorted(["", "a|b", "a,b", "o'neil", "x'; drop table crm.activities; --"])

@@ -1,9 +1,12 @@
 select
     id as activity_id,
+    tenant_id as event_tenant_id,
     customer_id,
     type as activity_type,
     occurred_at,
-    -- `metadata?.reason`: ->> yields null for a non-object, and text 'downgrade' only
-    -- for the JSON string "downgrade", matching JavaScript's strict equality.
-    case when jsonb_typeof(metadata) = 'object' then metadata ->> 'reason' end as tier_change_reason
+    -- `metadata?.reason === 'downgrade'`: only a JSON string can equal the string; a null,
+    -- non-object metadata or a non-string reason yields null (never a downgrade).
+    case
+        when jsonb_typeof(metadata -> 'reason') = 'string' then metadata ->> 'reason'
+    end as tier_change_reason
 from {{ source('crm', 'activities') }}

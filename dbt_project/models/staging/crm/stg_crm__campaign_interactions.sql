@@ -1,5 +1,6 @@
 select
     id as interaction_id,
+    tenant_id as event_tenant_id,
     customer_id,
     campaign_id,
     type as interaction_type,

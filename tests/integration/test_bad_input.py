@@ -1,0 +1,150 @@
+"""Bad input on real PostgreSQL: every excluded or specially-read row is counted per
+(day, tenant, rule), surfaced in the materialization metadata, and nothing crashes."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from crm_scoring import operations
+from tests.integration import dataset
+from tests.integration.dataset import activity, ago, interaction, note, profile
+
+pytestmark = pytest.mark.integration
+
+ON_THE_DAY = ago(0.5)  # within [as_of - 1 day, as_of)
+
+BAD_ROWS = {
+    "customer_profiles": [
+        profile("c9", "acme", lifetime_value=-500, last_email_open_at=ago(-1)),
+        profile("bad-1", "acme|evil", lifetime_value=1),  # not a valid partition key
+    ],
+    "activities": [
+        activity("ghost", "LOGIN", ON_THE_DAY, tenant="acme"),  # unknown customer
+        activity("c1", "LOGIN", ago(40.5), tenant="globex"),  # tenant mismatch, not on the day
+        activity("c7", "LOGIN", ON_THE_DAY, tenant="globex"),  # tenant mismatch on the day
+        activity("c1", "LOGIN", None),  # null timestamp
+        activity("c6", "payment_failed", ON_THE_DAY),  # case mismatch: a plain activity
+        activity("c6", None, ON_THE_DAY),  # no type: a plain activity
+        activity("c6", "TIER_CHANGED", ON_THE_DAY, metadata={"other": 1}),
+        activity("c6", "TIER_CHANGED", ago(0.6), metadata=[1, 2]),
+        activity("c6", "TIER_CHANGED", ago(0.7), metadata={"reason": 5}),
+    ],
+    "campaign_interactions": [
+        interaction("c6", "BOUNCED", ON_THE_DAY),
+        interaction("ghost", "SENT", ON_THE_DAY),
+    ],
+    "customer_notes": [
+        note("c6", None, ON_THE_DAY),
+        note("ghost", "COMPLAINT", None),
+    ],
+}
+
+
+@pytest.fixture
+def scored_with_bad_rows(instance, engine, settings, load_sources, tmp_path):
+    sources = {table: rows + BAD_ROWS.get(table, []) for table, rows in dataset.SOURCES.items()}
+    load_sources(sources)
+    registered = operations.sync_tenants(instance, engine, settings)
+    assert "acme|evil" not in registered
+    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
+    assert outcome.success
+    return registered
+
+
+def _issues(engine, settings) -> dict[tuple[str, str, str], int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                f"select tenant_id, source_table, rule, affected_rows from "
+                f"{settings.analytics_schema}.data_quality_issues where as_of_date = :day"
+            ),
+            {"day": dataset.DAY},
+        ).all()
+    return {(r.tenant_id, r.source_table, r.rule): r.affected_rows for r in rows}
+
+
+def test_every_rule_is_counted_per_tenant(scored_with_bad_rows, engine, settings) -> None:
+    assert _issues(engine, settings) == {
+        ("acme", "activities", "unknown_customer"): 1,
+        ("acme", "activities", "tenant_mismatch"): 1,  # c7's; c1's is not on the day
+        ("acme", "activities", "null_timestamp"): 1,
+        ("acme", "activities", "unrecognised_activity_type"): 2,
+        ("acme", "activities", "tier_change_without_reason"): 3,
+        ("acme", "campaign_interactions", "unknown_interaction_type"): 1,
+        ("acme", "campaign_interactions", "unknown_customer"): 1,
+        ("acme", "customer_notes", "unknown_note_type"): 1,
+        # a note of an unknown customer with no time: counted under the tenant it claims
+        ("acme", "customer_notes", "unknown_customer"): 1,
+        ("acme", "customer_notes", "null_timestamp"): 1,
+        # c2, c6, c8 have no lifetime value; c9's is negative; c9 opened "tomorrow"
+        ("acme", "customer_profiles", "null_lifetime_value"): 3,
+        ("acme", "customer_profiles", "negative_lifetime_value"): 1,
+        ("acme", "customer_profiles", "last_email_open_after_as_of"): 1,
+    }
+
+
+def test_rules_are_applied_as_documented(scored_with_bad_rows, engine, settings) -> None:
+    with engine.connect() as connection:
+        scores = pd.read_sql_query(
+            text(f"select * from {settings.analytics_schema}.customer_scores where as_of_date = :day"),
+            connection,
+            params={"day": dataset.DAY},
+        ).set_index("customer_id")
+    c6 = scores.loc["c6"]
+    # 2 page views + lowercase payment_failed + untyped + 3 tier changes = 7 activities -> 60
+    assert c6["frequency_score"] == 60
+    assert c6["payment_risk"] == 0  # "payment_failed" is not PAYMENT_FAILED
+    assert c6["tier_downgrade_risk"] == 0  # no string reason is no downgrade
+    # c7's activity claiming globex still counts for c7 (acme): 2 activities in 30 days -> 40
+    assert scores.loc["c7", "frequency_score"] == 40
+    assert scores.loc["c7", "tenant_id"] == "acme"
+    # c9: negative lifetime value is 0 points; an open after as_of is 0 risk
+    assert scores.loc["c9", "monetary_score"] == 0
+    assert scores.loc["c9", "engagement_drop_risk"] == 0
+    assert "bad-1" not in scores.index  # its tenant id cannot be a partition: reported, not scored
+
+
+def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, instance) -> None:
+    event = instance.get_latest_materialization_event(dg.AssetKey("customer_scores"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["rule: activities ignored: unknown_customer"].value == 1
+    assert metadata["rule: customer_profiles scored as 0: null_lifetime_value"].value == 3
+    assert metadata["rows_excluded_or_flagged"].value == 18  # the sum of the rules above
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
+    )
+    execution = check[dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
+    evaluation = execution.event.dagster_event.event_specific_data
+    assert evaluation.passed is False
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_a_tenant_with_zero_profiles_gets_zero_distributions(
+    instance, engine, settings, load_sources, tmp_path
+) -> None:
+    load_sources(dataset.SOURCES)
+    registered = operations.sync_tenants(instance, engine, settings)
+    instance.add_dynamic_partitions("tenants", ["zz-empty"])
+    [outcome] = operations.score_day(
+        instance, dataset.DAY, [*registered, "zz-empty"], ["zz-empty"], tmp_path / "run.log"
+    )
+    assert outcome.success
+    schema = settings.analytics_schema
+    with engine.connect() as connection:
+        overview = connection.execute(
+            text(
+                f"select critical, high, medium, low, total from {schema}.churn_risk_overview "
+                "where tenant_id = 'zz-empty'"
+            )
+        ).one()
+        buckets = connection.execute(
+            text(
+                f"select count(*), sum(customer_count) from {schema}.engagement_distribution "
+                "where tenant_id = 'zz-empty'"
+            )
+        ).one()
+    assert tuple(overview) == (0, 0, 0, 0, 0)
+    assert tuple(buckets) == (4, 0)
