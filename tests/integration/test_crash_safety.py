@@ -1,0 +1,172 @@
+"""Crash safety on real PostgreSQL and real processes: kill -9 mid-write, connections dropped
+mid-run, two runs of one partition at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+
+from crm_scoring import operations
+from crm_scoring.settings import Settings
+from tests.integration import dataset
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def slow_score_writes(engine: Engine, settings: Settings) -> Iterator[None]:
+    """Each customer_scores row takes 0.5 s to insert, so a run is caught mid-write."""
+    table = f"{settings.analytics_schema}.customer_scores"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "create or replace function test_slow_insert() returns trigger language plpgsql as $$ "
+                "begin perform pg_sleep(0.5); return new; end $$"
+            )
+        )
+        connection.execute(
+            text(
+                f"create trigger slow_insert before insert on {table} for each row "
+                "execute function test_slow_insert()"
+            )
+        )
+    yield
+    with engine.begin() as connection:
+        connection.execute(text(f"drop trigger if exists slow_insert on {table}"))
+
+
+def _run_cli(tmp_path: Path, dagster_storage_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "CRM_SCORING_HOME": str(tmp_path / "home"),
+        "CRM_SCORING_DAGSTER_STORAGE_URL": dagster_storage_url,
+    }
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "crm_scoring.cli", "run", "--date", str(dataset.DAY)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_score_copy(engine: Engine, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        with engine.connect() as connection:
+            active = connection.execute(
+                text(
+                    "select count(*) from pg_stat_activity where state = 'active' "
+                    "and query ilike 'copy %customer_scores%'"
+                )
+            ).scalar_one()
+        if active:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the run never started writing scores")
+
+
+def _wait_until_no_copy(engine: Engine) -> None:
+    for _ in range(100):
+        with engine.connect() as connection:
+            if not connection.execute(
+                text(
+                    "select count(*) from pg_stat_activity where query ilike 'copy %customer_scores%' "
+                    "and pid <> pg_backend_pid()"
+                )
+            ).scalar_one():
+                return
+        time.sleep(0.1)
+
+
+def _scores(engine: Engine, settings: Settings) -> pd.DataFrame:
+    with engine.connect() as connection:
+        return pd.read_sql_query(
+            text(
+                f"select tenant_id, customer_id, engagement_score, churn_risk_score, run_id "
+                f"from {settings.analytics_schema}.customer_scores order by 1, 2"
+            ),
+            connection,
+        )
+
+
+@pytest.fixture
+def scored_once(instance, engine, settings, load_sources, tmp_path) -> pd.DataFrame:
+    load_sources(dataset.SOURCES)
+    registered = operations.sync_tenants(instance, engine, settings)
+    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
+    assert outcome.success
+    return _scores(engine, settings)
+
+
+def test_kill_9_mid_write_leaves_the_old_partition_whole(
+    scored_once, slow_score_writes, engine, settings, dagster_storage_url, tmp_path
+) -> None:
+    process = _run_cli(tmp_path, dagster_storage_url)
+    _wait_for_score_copy(engine, process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    _wait_until_no_copy(engine)
+    # Exactly the previous complete partition: same rows, same values, same run.
+    pd.testing.assert_frame_equal(_scores(engine, settings), scored_once)
+
+    with engine.begin() as connection:
+        connection.execute(text(f"drop trigger slow_insert on {settings.analytics_schema}.customer_scores"))
+    rerun = _run_cli(tmp_path, dagster_storage_url)
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
+    after = _scores(engine, settings)
+    assert after["run_id"].nunique() == 1 and set(after["run_id"]) != set(scored_once["run_id"])
+    pd.testing.assert_frame_equal(after.drop(columns="run_id"), scored_once.drop(columns="run_id"))
+
+
+def test_dropped_connections_fail_the_run_clearly_and_the_retry_succeeds(
+    scored_once, slow_score_writes, engine, settings, dagster_storage_url, tmp_path
+) -> None:
+    process = _run_cli(tmp_path, dagster_storage_url)
+    _wait_for_score_copy(engine, process)
+    with engine.connect() as connection:  # what a PostgreSQL restart does to every session
+        connection.execute(
+            text(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where datname = current_database() and pid <> pg_backend_pid()"
+            )
+        )
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, output
+    assert "FAILED" in output
+    pd.testing.assert_frame_equal(_scores(engine, settings), scored_once)
+    with engine.begin() as connection:
+        connection.execute(text(f"drop trigger slow_insert on {settings.analytics_schema}.customer_scores"))
+    retry = _run_cli(tmp_path, dagster_storage_url)
+    output, _ = retry.communicate(timeout=300)
+    assert retry.returncode == 0, output
+    assert len(_scores(engine, settings)) == len(scored_once)
+
+
+def test_two_runs_of_one_partition_at_once_do_not_duplicate(
+    scored_once, engine, settings, dagster_storage_url, tmp_path
+) -> None:
+    # The schedule and an on-call rerun, as two processes started together.
+    runs = [_run_cli(tmp_path / f"p{i}", dagster_storage_url) for i in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs  # the second waited, then replaced
+    after = _scores(engine, settings)
+    assert len(after) == len(scored_once)
+    assert after["run_id"].nunique() == 1  # one run's complete partition, not a mix
+    with engine.connect() as connection:
+        alerts = connection.execute(
+            text(f"select count(*), count(distinct alert_id) from {settings.analytics_schema}.churn_alerts")
+        ).one()
+    assert tuple(alerts) == (1, 1)
