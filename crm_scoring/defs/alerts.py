@@ -50,13 +50,17 @@ def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
 )
 def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
-    raised = 0
+    raised = scores_read = 0
     for scope in scopes_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
-            alerts = alert_rows(warehouse.read_partition("customer_scores", scope), context.run.run_id)
-            raised += warehouse.replace_partition("churn_alerts", scope, alerts)
+            scores = warehouse.read_partition("customer_scores", scope)
+            scores_read += len(scores)
+            raised += warehouse.replace_partition(
+                "churn_alerts", scope, alert_rows(scores, context.run.run_id)
+            )
     return dg.MaterializeResult(
         metadata={
+            "score_rows_read": scores_read,
             "alerts_raised": raised,
             "threshold": ALERT_THRESHOLD,
             "duration_seconds": round(time.monotonic() - started, 3),

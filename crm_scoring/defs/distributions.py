@@ -21,15 +21,17 @@ def _write_summary(
     summarise: Summarise,
 ) -> dg.MaterializeResult:
     started = time.monotonic()
-    written = 0
+    written = scores_read = 0
     for scope in scopes_of_run(context.partition_keys):
         with naming_partitions(table, [scope]):
             scores = warehouse.read_partition("customer_scores", scope)
+            scores_read += len(scores)
             rows = summarise(scores, scope.tenant_ids)
             rows.insert(0, "as_of_date", scope.as_of_date)
             written += warehouse.replace_partition(table, scope, rows)
     return dg.MaterializeResult(
         metadata={
+            "score_rows_read": scores_read,
             "rows_written": written,
             "duration_seconds": round(time.monotonic() - started, 3),
         }
