@@ -24,6 +24,9 @@ ALERT_COLUMNS = [
 ]
 
 
+ALERT_INPUT_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "churn_risk_score", "engagement_score"]
+
+
 def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
     alerts = high_churn_risk(scores).copy()
     alerts["alert_id"] = [
@@ -32,7 +35,7 @@ def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
             alerts["tenant_id"], alerts["customer_id"], alerts["as_of_date"], strict=True
         )
     ]
-    alerts["raised_at"] = datetime.now(UTC)
+    alerts["raised_at"] = datetime.now(UTC).isoformat()
     alerts["run_id"] = run_id
     return alerts[ALERT_COLUMNS]
 
@@ -53,7 +56,7 @@ def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     raised = scores_read = 0
     for scope in scopes_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
-            scores = warehouse.read_partition("customer_scores", scope)
+            scores = warehouse.read_partition("customer_scores", scope, ALERT_INPUT_COLUMNS)
             scores_read += len(scores)
             raised += warehouse.replace_partition(
                 "churn_alerts", scope, alert_rows(scores, context.run.run_id)

@@ -24,7 +24,9 @@ def _write_summary(
     written = scores_read = 0
     for scope in scopes_of_run(context.partition_keys):
         with naming_partitions(table, [scope]):
-            scores = warehouse.read_partition("customer_scores", scope)
+            scores = warehouse.read_partition(
+                "customer_scores", scope, ["tenant_id", "status", "engagement_score", "churn_risk_score"]
+            )
             scores_read += len(scores)
             rows = summarise(scores, scope.tenant_ids)
             rows.insert(0, "as_of_date", scope.as_of_date)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from crm_scoring.scope import WINDOW_DAYS, DayScope
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
+from crm_scoring.warehouse.reads import read_partition_rows
 from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
 from crm_scoring.warehouse.writes import replace_partition_rows
@@ -107,16 +108,12 @@ class WarehouseResource(dg.ConfigurableResource):
                 connection.execute(text("select pg_advisory_unlock(hashtextextended(:name, 0))"), key)
                 connection.commit()
 
-    def read_partition(self, table: str, scope: DayScope) -> pd.DataFrame:
-        with self.engine.connect() as connection:
-            return pd.read_sql_query(
-                text(
-                    f"select * from {self.table(table)} "
-                    "where as_of_date = :as_of_date and tenant_id = any(:tenants)"
-                ),
-                connection,
-                params={"as_of_date": scope.as_of_date, "tenants": list(scope.tenant_ids)},
-            )
+    def read_partition(
+        self, table: str, scope: DayScope, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        return read_partition_rows(
+            self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, columns
+        )
 
     def replace_partition(self, table: str, scope: DayScope, rows: pd.DataFrame) -> int:
         return replace_partition_rows(

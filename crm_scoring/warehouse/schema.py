@@ -6,6 +6,8 @@ Every statement is idempotent so ``init-db`` and the assets can run it any numbe
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import Connection, Engine, text
 
 # Serialises concurrent DDL from parallel runs: CREATE ... IF NOT EXISTS is not race-free.
@@ -164,6 +166,11 @@ def analytics_ddl(schema: str) -> list[str]:
             primary key (as_of_date, tenant_id)
         )""",
     ]
+
+
+def secondary_indexes(statements: list[str]) -> list[str]:
+    """The names of the indexes a DDL list creates (primary keys are not among them)."""
+    return re.findall(r"create index if not exists (\w+)", "\n".join(statements))
 
 
 def apply_ddl(engine: Engine, statements: list[str]) -> None:

@@ -1,34 +1,46 @@
 -- Every event dated on a scoped day (plus events with no time at all), attributed to a
 -- tenant: its customer's when the customer exists (the profile is authoritative), else
--- the tenant the event itself claims. Feeds data_quality_issues.
+-- the tenant the event itself claims. Feeds data_quality_issues. One branch per source
+-- table so each reads only its day through the time index.
+{%- set sources = [
+    {"table": "activities", "model": "stg_crm__activities", "id": "activity_id",
+     "type": "activity_type", "at": "occurred_at", "reason": "tier_change_reason"},
+    {"table": "campaign_interactions", "model": "stg_crm__campaign_interactions",
+     "id": "interaction_id", "type": "interaction_type", "at": "occurred_at", "reason": "null"},
+    {"table": "customer_notes", "model": "stg_crm__customer_notes", "id": "note_id",
+     "type": "note_type", "at": "created_at", "reason": "null"},
+] %}
+
 with days as (
     select distinct as_of_date, since_1d, as_of
     from {{ scoring_scope_relation() }}
     where scope_id = '{{ scoring_scope_id() }}'
 ),
 
-events as (
-    select 'activities' as source_table, activity_id as event_id, event_tenant_id, customer_id,
-           activity_type as event_type, occurred_at as event_at, tier_change_reason
-    from {{ ref('stg_crm__activities') }}
-    union all
-    select 'campaign_interactions', interaction_id, event_tenant_id, customer_id,
-           interaction_type, occurred_at, null
-    from {{ ref('stg_crm__campaign_interactions') }}
-    union all
-    select 'customer_notes', note_id, event_tenant_id, customer_id, note_type, created_at, null
-    from {{ ref('stg_crm__customer_notes') }}
-),
-
 dated as (
-    select days.as_of_date, events.*
-    from events
-    inner join days on events.event_at >= days.since_1d and events.event_at < days.as_of
-    union all
-    select days.as_of_date, events.*
-    from events
+{%- for source in sources %}
+    {%- set outer_last = loop.last %}
+    {%- for undated in [false, true] %}
+    select
+        days.as_of_date,
+        '{{ source.table }}' as source_table,
+        events.{{ source.id }} as event_id,
+        events.event_tenant_id,
+        events.customer_id,
+        events.{{ source.type }} as event_type,
+        events.{{ source.at }} as event_at,
+        {{ source.reason }}::text as tier_change_reason
+    from {{ ref(source.model) }} as events
+    {%- if undated %}
     cross join days
-    where events.event_at is null
+    where events.{{ source.at }} is null
+    {%- else %}
+    inner join days
+        on events.{{ source.at }} >= days.since_1d and events.{{ source.at }} < days.as_of
+    {%- endif %}
+    {{ "union all" if not (loop.last and outer_last) }}
+    {%- endfor %}
+{%- endfor %}
 )
 
 select
