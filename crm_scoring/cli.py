@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from crm_scoring import operations
 from crm_scoring.environment import configure_environment
 from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, ConfigError, load_settings
+from crm_scoring.synthetic import SIZES as SIZE_NAMES
 from crm_scoring.warehouse.urls import describe
 
 
@@ -56,10 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     rerun.set_defaults(handler=_rerun_failed)
 
     generate = commands.add_parser("generate", help="load synthetic CRM data into the source tables")
-    generate.add_argument("--size", default="small", choices=["demo", "small", "medium", "large"])
+    generate.add_argument("--size", default="small", choices=sorted(SIZE_NAMES))
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--replace", action="store_true", help="empty the source tables first")
+    _add_size_overrides(generate)
     generate.set_defaults(handler=_generate)
+
+    bench = commands.add_parser("bench", help="graph vs the per-profile baseline vs the scan limit")
+    bench.add_argument("--size", default="small", choices=sorted(SIZE_NAMES))
+    bench.add_argument("--json", type=Path, help="also write the figures to this file")
+    bench.add_argument("--sample", type=int, default=2000, help="profiles the baseline scores")
+    bench.add_argument("--seed", type=int, default=7)
+    bench.add_argument("--reuse-data", action="store_true", help="score the data already loaded")
+    _add_size_overrides(bench)
+    bench.set_defaults(handler=_bench)
 
     init_db = commands.add_parser("init-db", help="create the source contract and analytics tables")
     init_db.set_defaults(handler=_init_db)
@@ -187,13 +200,52 @@ def _generate(args: argparse.Namespace) -> int:
     counts = synthetic.generate(
         engine,
         settings.source_schema,
-        synthetic.SIZES[args.size],
+        _size(args),
         end=datetime.now(UTC),
         seed=args.seed,
         replace=args.replace,
     )
     print(counts)
     return 0
+
+
+def _add_size_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tenants", type=int, help="override the size's number of tenants")
+    parser.add_argument("--customers", type=int, help="override the size's number of customers")
+    parser.add_argument("--history-days", type=int, help="override the size's days of history")
+
+
+def _size(args: argparse.Namespace):
+    from crm_scoring import synthetic
+
+    overrides = {
+        "tenants": args.tenants,
+        "customers": args.customers,
+        "history_days": args.history_days,
+    }
+    return dataclasses.replace(
+        synthetic.SIZES[args.size], **{k: v for k, v in overrides.items() if v is not None}
+    )
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from crm_scoring import bench, synthetic
+
+    settings = load_settings()
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    if not args.reuse_data:
+        size = _size(args)
+        print(f"Generating {args.size}: {size}")
+        started = time.monotonic()
+        counts = synthetic.generate(
+            engine, settings.source_schema, size, end=datetime.now(UTC), seed=args.seed, replace=True
+        )
+        print(f"{counts} in {time.monotonic() - started:.0f} s")
+    day = operations.today_in(settings) - timedelta(days=1)
+    result = bench.benchmark(engine, settings, args.size, day, settings.home, args.sample, args.seed)
+    print(bench.report(result, args.json))
+    return 0 if result.baseline_scores_match_graph else 1
 
 
 def _init_db(args: argparse.Namespace) -> int:
