@@ -128,10 +128,11 @@ def _status(args: argparse.Namespace) -> int:
     with dg.DagsterInstance.get() as instance:
         registered = operations.sync_tenants(instance, engine, settings)
         statuses = operations.day_status(instance, day, registered)
-    width = max([len(s.tenant_id) for s in statuses] + [6])
+    names = operations.tenant_names(engine, settings, registered)
+    width = max([len(name) for name in names.values()] + [6])
     print(f"{'tenant':<{width}}  state          run")
     for status in statuses:
-        print(f"{status.tenant_id:<{width}}  {status.state:<13}  {status.run_id or ''}")
+        print(f"{names[status.tenant_id]:<{width}}  {status.state:<13}  {status.run_id or ''}")
         if status.error:
             print("    " + status.error.replace("\n", "\n    "))
     counts = {state: sum(s.state == state for s in statuses) for state in ("materialized", "failed")}
@@ -173,7 +174,9 @@ def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
     for outcome in outcomes:
         state = "succeeded" if outcome.success else "FAILED"
         print(f"run {outcome.run_id} ({outcome.first_tenant} … {outcome.last_tenant}): {state}")
-    _print_summary(operations.day_summary(engine, settings, day, wanted or registered), day)
+    keys = operations.resolve_tenant_keys(registered, wanted)
+    tenants = list(operations.tenant_names(engine, settings, keys).values())
+    _print_summary(operations.day_summary(engine, settings, day, tenants), day)
     print("\nOpen the Dagster UI to see lineage and runs: crm-scoring ui  (http://127.0.0.1:3000)")
     return 0 if all(outcome.success for outcome in outcomes) else 1
 

@@ -15,8 +15,10 @@ import dagster as dg
 import pandas as pd
 from sqlalchemy import Engine, create_engine, text
 
+from crm_scoring.scope import tenant_partition_key
 from crm_scoring.settings import Settings
 from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl, source_ddl
+from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import sqlalchemy_url
 
 # The full event log lives in the instance (UI); the terminal only needs warnings and errors.
@@ -60,24 +62,40 @@ def parse_day(value: str, settings: Settings, today: date) -> date:
 
 
 def sync_tenants(instance: dg.DagsterInstance, engine: Engine, settings: Settings) -> list[str]:
-    """Registers tenants found in customer_profiles, as the sensor does; returns the registry."""
+    """Registers tenants found in customer_profiles, as the sensor does; returns the registry
+    (partition keys, in registration order)."""
     from crm_scoring.defs.partitions import tenant_partitions
     from crm_scoring.scope import split_new_tenants
 
-    with engine.connect() as connection:
-        found = connection.execute(
-            text(
-                f"select distinct tenant_id from {settings.source_schema}.customer_profiles "
-                "where tenant_id is not null"
-            )
-        ).scalars()
-        known = instance.get_dynamic_partitions(tenant_partitions.name)
-        new, rejected = split_new_tenants(found, known)
-    if rejected:
-        print(f"warning: {len(rejected)} tenant id(s) cannot be partition keys: {rejected[:10]}")
+    known = instance.get_dynamic_partitions(tenant_partitions.name)
+    new, blank = split_new_tenants(distinct_tenant_ids(engine, settings.source_schema), known)
+    if blank:
+        print(f"warning: {len(blank)} blank tenant id(s) in customer_profiles are not scored")
     if new:
-        instance.add_dynamic_partitions(tenant_partitions.name, new)
+        record_tenant_keys(engine, settings.analytics_schema, new)
+        instance.add_dynamic_partitions(tenant_partitions.name, list(new))
     return list(instance.get_dynamic_partitions(tenant_partitions.name))
+
+
+def tenant_names(engine: Engine, settings: Settings, keys: Sequence[str]) -> dict[str, str]:
+    """{partition key: tenant id} for display and for SQL (bound parameters)."""
+    return tenants_for_keys(engine, settings.analytics_schema, keys)
+
+
+def resolve_tenant_keys(registered: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
+    """Partition keys of the tenants named by id or by key; every registered one for None."""
+    if not registered:
+        raise UsageError("No tenant has customer profiles yet: load data or run `crm-scoring generate`.")
+    if wanted is None:
+        return list(registered)
+    keys = [name if name in registered else tenant_partition_key(name) for name in wanted]
+    unknown = sorted(name for name, key in zip(wanted, keys, strict=True) if key not in registered)
+    if unknown:
+        raise UsageError(
+            f"Unknown tenant(s): {', '.join(unknown)}. Known: {', '.join(registered[:20])}"
+            + (" …" if len(registered) > 20 else "")
+        )
+    return keys
 
 
 def score_day(
@@ -90,16 +108,8 @@ def score_day(
     """Materializes the day for the wanted tenants (all when None): one run per contiguous stretch."""
     from crm_scoring.defs.jobs import contiguous_runs, partition_range_tags
 
-    if not registered:
-        raise UsageError("No tenant has customer profiles yet: load data or run `crm-scoring generate`.")
-    unknown = sorted(set(wanted or ()) - set(registered))
-    if unknown:
-        raise UsageError(
-            f"Unknown tenant(s): {', '.join(unknown)}. Known: {', '.join(registered[:20])}"
-            + (" …" if len(registered) > 20 else "")
-        )
     outcomes = []
-    for first, last in contiguous_runs(registered, wanted or registered):
+    for first, last in contiguous_runs(registered, resolve_tenant_keys(registered, wanted)):
         tags = {**partition_range_tags(day.isoformat(), first, last), "crm_scoring/trigger": "cli"}
         run_id, success = execute_scoring_run(instance, tags, output_log)
         outcomes.append(RunOutcome(run_id, first, last, success))

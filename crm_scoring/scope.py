@@ -5,6 +5,7 @@ Pure: turns partition keys into the as-of instant and window starts every SQL qu
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -15,13 +16,18 @@ from zoneinfo import ZoneInfo
 # 1: the day itself (data-quality checks); 30/90/180: the specification's windows.
 WINDOW_DAYS = (1, 30, 90, 180)
 
-# A tenant id becomes a Dagster partition key: "|" separates the key's dimensions and
-# "," separates keys in selections, so only a conservative alphabet is accepted.
+# A tenant id is its own Dagster partition key when it is plain: "|" separates a key's
+# dimensions and "," separates keys in selections, so anything else gets a derived key.
 TENANT_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+DERIVED_KEY_PREFIX = "~"
 
 
-def is_valid_tenant_key(tenant_id: str) -> bool:
-    return bool(TENANT_KEY_PATTERN.match(tenant_id))
+def tenant_partition_key(tenant_id: str) -> str:
+    """The tenant's partition key: the id itself, or "~" + a hash for ids that cannot be keys
+    (a plain id never starts with "~", so the two kinds cannot collide)."""
+    if TENANT_KEY_PATTERN.match(tenant_id):
+        return tenant_id
+    return DERIVED_KEY_PREFIX + hashlib.sha256(tenant_id.encode()).hexdigest()[:24]
 
 
 def as_of_instant(as_of_date: date, tz: ZoneInfo) -> datetime:
@@ -57,11 +63,13 @@ def day_scopes(date_tenant_pairs: Iterable[tuple[str, str]], tz: ZoneInfo) -> li
     ]
 
 
-def split_new_tenants(found: Iterable[str], known: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(new tenants to register, tenant ids rejected as partition keys), both sorted."""
-    known_set = set(known)
-    fresh = sorted(set(found) - known_set)
-    return (
-        [tenant for tenant in fresh if is_valid_tenant_key(tenant)],
-        [tenant for tenant in fresh if not is_valid_tenant_key(tenant)],
-    )
+def split_new_tenants(found: Iterable[str], known_keys: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """({partition key: tenant id} to register, blank tenant ids that are no tenant at all)."""
+    known = set(known_keys)
+    tenants = set(found)
+    new = {
+        tenant_partition_key(tenant): tenant
+        for tenant in sorted(tenants)
+        if tenant.strip() and tenant_partition_key(tenant) not in known
+    }
+    return new, sorted(tenant for tenant in tenants if not tenant.strip())

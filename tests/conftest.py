@@ -110,6 +110,9 @@ def load_sources(engine: Engine, settings: Settings):
                     f"{out}.churn_risk_overview"
                 )
             )
+            for dbt_table in ("customer_features", "data_quality_issues"):  # exist after a first run
+                if connection.execute(text("select to_regclass(:t)"), {"t": f"{out}.{dbt_table}"}).scalar():
+                    connection.execute(text(f"truncate {out}.{dbt_table}"))
             for table, rows in tables.items():
                 if rows:
                     columns = list(rows[0])

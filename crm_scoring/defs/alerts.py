@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions, scopes_of_run
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.rules.alerts import alert_id, high_churn_risk
@@ -54,7 +54,7 @@ def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
 def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     raised = scores_read = 0
-    for scope in scopes_of_run(context.partition_keys):
+    for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
             scores = warehouse.read_partition("customer_scores", scope, ALERT_INPUT_COLUMNS)
             scores_read += len(scores)

@@ -10,7 +10,6 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from crm_scoring.defs.partitions import (
     PARTITIONED_ASSET,
     naming_partitions,
-    scopes_of_run,
     scoring_partitions,
 )
 from crm_scoring.defs.resources import WarehouseResource, dbt_environment
@@ -49,7 +48,7 @@ translator = CrmDbtTranslator()
 )
 def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Builds the run's (date, tenant) partitions of every dbt model in ONE dbt invocation."""
-    scopes = scopes_of_run(context.partition_keys)
+    scopes = warehouse.scopes_of_run(context.partition_keys)
     with (
         # dbt recreates the staging views on every build; two builds at once would collide.
         warehouse.advisory_lock("dbt-build", context.log.info),

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions, scopes_of_run
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.rules.distributions import churn_risk_overview_rows, engagement_distribution_rows
@@ -22,7 +22,7 @@ def _write_summary(
 ) -> dg.MaterializeResult:
     started = time.monotonic()
     written = scores_read = 0
-    for scope in scopes_of_run(context.partition_keys):
+    for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions(table, [scope]):
             scores = warehouse.read_partition(
                 "customer_scores", scope, ["tenant_id", "status", "engagement_score", "churn_risk_score"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import dagster as dg
@@ -28,13 +28,16 @@ def scoring_key(day: str, tenant_id: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({DATE_DIMENSION: day, TENANT_DIMENSION: tenant_id})
 
 
-def scopes_of_run(partition_keys: Sequence[str]) -> list[DayScope]:
-    """The (date, tenants) groups a run covers, from its multi-partition keys."""
+def scopes_of_run(
+    partition_keys: Sequence[str], tenants_for_keys: Callable[[Iterable[str]], Mapping[str, str]]
+) -> list[DayScope]:
+    """The (date, tenant ids) groups a run covers, from its multi-partition keys."""
     pairs = []
     for key in partition_keys:
         dims = scoring_partitions.get_partition_key_from_str(key).keys_by_dimension
         pairs.append((dims[DATE_DIMENSION], dims[TENANT_DIMENSION]))
-    return day_scopes(pairs, _settings.tz)
+    tenants = tenants_for_keys({tenant_key for _, tenant_key in pairs})
+    return day_scopes([(day, tenants[tenant_key]) for day, tenant_key in pairs], _settings.tz)
 
 
 # What every Python asset of the graph shares: the partitions, one run per backfill, owners.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 
@@ -12,10 +12,12 @@ import pandas as pd
 from dagster_dbt import DbtCliResource
 from sqlalchemy import Engine, create_engine, text
 
+from crm_scoring.defs.partitions import scopes_of_run
 from crm_scoring.scope import WINDOW_DAYS, DayScope
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
 from crm_scoring.warehouse.reads import read_partition_rows
 from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl
+from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
 from crm_scoring.warehouse.writes import replace_partition_rows
 
@@ -44,14 +46,15 @@ class WarehouseResource(dg.ConfigurableResource):
         return f"{self.source_schema}.{name}"
 
     def tenant_ids(self) -> list[str]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                text(
-                    f"select distinct tenant_id from {self.source_table('customer_profiles')} "
-                    "where tenant_id is not null order by tenant_id"
-                )
-            )
-            return [row.tenant_id for row in rows]
+        return distinct_tenant_ids(self.engine, self.source_schema)
+
+    def record_tenant_keys(self, keys: Mapping[str, str]) -> None:
+        record_tenant_keys(self.engine, self.analytics_schema, keys)
+
+    def scopes_of_run(self, partition_keys: Sequence[str]) -> list[DayScope]:
+        return scopes_of_run(
+            partition_keys, lambda keys: tenants_for_keys(self.engine, self.analytics_schema, keys)
+        )
 
     @contextmanager
     def registered_scope(self, scope_id: str, scopes: Sequence[DayScope]) -> Iterator[str]:

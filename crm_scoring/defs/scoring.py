@@ -8,7 +8,7 @@ import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
 from crm_scoring.defs.dbt import crm_dbt_models
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions, scopes_of_run
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_features
 
@@ -53,7 +53,7 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     started = time.monotonic()
     features_read = rows_written = 0
     issues = []
-    for scope in scopes_of_run(context.partition_keys):
+    for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("customer_scores", [scope]):
             features = warehouse.read_partition("customer_features", scope)
             features_read += len(features)

@@ -32,15 +32,13 @@ def register_new_tenants(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource
 ) -> dg.SensorResult | dg.SkipReason:
     known = context.instance.get_dynamic_partitions(tenant_partitions.name)
-    new, rejected = split_new_tenants(warehouse.tenant_ids(), known)
-    if rejected:
-        context.log.warning(
-            f"{len(rejected)} tenant id(s) cannot be partition keys and are not scored: "
-            + ", ".join(repr(tenant) for tenant in rejected[:20])
-        )
+    new, blank = split_new_tenants(warehouse.tenant_ids(), known)
+    if blank:
+        context.log.warning(f"{len(blank)} blank tenant id(s) in customer_profiles: not scored")
     if not new:
         return dg.SkipReason(f"No new tenant ({len(known)} registered).")
-    return dg.SensorResult(dynamic_partitions_requests=[tenant_partitions.build_add_request(new)])
+    warehouse.record_tenant_keys(new)
+    return dg.SensorResult(dynamic_partitions_requests=[tenant_partitions.build_add_request(list(new))])
 
 
 def run_partition_keys(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list[str]:

@@ -87,6 +87,11 @@ def source_ddl(schema: str) -> list[str]:
 def analytics_ddl(schema: str) -> list[str]:
     return [
         f"create schema if not exists {schema}",
+        # Tenants whose ids cannot be partition keys are partitioned under a derived key.
+        f"""create table if not exists {schema}.tenant_partition_keys (
+            partition_key text primary key,
+            tenant_id text not null unique
+        )""",
         # Which (date, tenant) partitions one dbt invocation builds, written with bound
         # parameters so tenant ids never have to be spliced into dbt's SQL.
         f"""create table if not exists {schema}.scoring_scope (

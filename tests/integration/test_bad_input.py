@@ -19,7 +19,9 @@ ON_THE_DAY = ago(0.5)  # within [as_of - 1 day, as_of)
 BAD_ROWS = {
     "customer_profiles": [
         profile("c9", "acme", lifetime_value=-500, last_email_open_at=ago(-1)),
-        profile("bad-1", "acme|evil", lifetime_value=1),  # not a valid partition key
+        profile("odd-1", "acme|evil", lifetime_value=50000),  # scored under a derived key
+        profile("odd-2", "x'); drop table crm_test.activities; --", lifetime_value=1),
+        profile("blank-1", "   "),  # no tenant at all: refused
     ],
     "activities": [
         activity("ghost", "LOGIN", ON_THE_DAY, tenant="acme"),  # unknown customer
@@ -48,7 +50,7 @@ def scored_with_bad_rows(instance, engine, settings, load_sources, tmp_path):
     sources = {table: rows + BAD_ROWS.get(table, []) for table, rows in dataset.SOURCES.items()}
     load_sources(sources)
     registered = operations.sync_tenants(instance, engine, settings)
-    assert "acme|evil" not in registered
+    assert len(registered) == 4 and "acme|evil" not in registered  # acme, globex, 2 derived keys
     [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
     assert outcome.success
     return registered
@@ -104,7 +106,29 @@ def test_rules_are_applied_as_documented(scored_with_bad_rows, engine, settings)
     # c9: negative lifetime value is 0 points; an open after as_of is 0 risk
     assert scores.loc["c9", "monetary_score"] == 0
     assert scores.loc["c9", "engagement_drop_risk"] == 0
-    assert "bad-1" not in scores.index  # its tenant id cannot be a partition: reported, not scored
+    # Awkward tenant ids are scored under derived partition keys, their rows keep the real id.
+    assert scores.loc["odd-1", "tenant_id"] == "acme|evil"
+    assert scores.loc["odd-1", "monetary_score"] == 80
+    assert scores.loc["odd-2", "tenant_id"] == "x'); drop table crm_test.activities; --"
+    assert "blank-1" not in scores.index
+    with engine.connect() as connection:  # and the SQL-looking id was only ever data
+        assert connection.execute(text(f"select count(*) from {settings.source_schema}.activities")).scalar()
+
+
+def test_awkward_tenant_can_be_rerun_by_its_id(
+    scored_with_bad_rows, instance, engine, settings, tmp_path
+) -> None:
+    [outcome] = operations.score_day(
+        instance, dataset.DAY, scored_with_bad_rows, ["acme|evil"], tmp_path / "rerun.log"
+    )
+    assert outcome.success
+    names = operations.tenant_names(engine, settings, scored_with_bad_rows)
+    assert names[outcome.first_tenant] == "acme|evil"
+    states = {
+        names[s.tenant_id]: s.state
+        for s in operations.day_status(instance, dataset.DAY, scored_with_bad_rows)
+    }
+    assert states["acme|evil"] == "materialized"
 
 
 def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, instance) -> None:

@@ -77,10 +77,17 @@ def test_distributions_count_active_customers_only_with_spec_labels() -> None:
     assert overview.loc["empty", "total"] == 0
 
 
-def test_tenant_ids_that_cannot_be_partition_keys_are_rejected_not_dropped_silently() -> None:
-    from crm_scoring.scope import split_new_tenants
+def test_awkward_tenant_ids_get_derived_partition_keys_and_blank_ones_are_refused() -> None:
+    from crm_scoring.scope import split_new_tenants, tenant_partition_key
 
-    found = ["acme", "acme", "", "a|b", "a,b", "o'neil", "x'; drop table crm.activities; --", "new-1"]
-    new, rejected = split_new_tenants(found, known=["acme"])
-    assert new == ["new-1"]
-    assert sorted(rejected) == sorted(["", "a|b", "a,b", "o'neil", "x'; drop table crm.activities; --"])
+    awkward = ["a|b", "a,b", "o'neil", "x'; drop table crm.activities; --", "~looks-derived"]
+    found = ["acme", "acme", "", "  ", "new-1", *awkward]
+    new, blank = split_new_tenants(found, known_keys=["acme"])
+    assert blank == ["", "  "]
+    assert new["new-1"] == "new-1"  # plain ids are their own key
+    derived = {key: tenant for key, tenant in new.items() if key != tenant}
+    assert sorted(derived.values()) == sorted(awkward)
+    for key in derived:
+        assert key.startswith("~") and len(key) == 25
+        assert not set(key) & set("|,'; ")
+    assert tenant_partition_key("a|b") == tenant_partition_key("a|b") != tenant_partition_key("a,b")
