@@ -1,12 +1,11 @@
--- COMPLAINT notes in the 90-day window.
+-- COMPLAINT notes in the 90-day window, one pass grouped by customer.
 select
-    customers.as_of_date,
-    customers.customer_id,
+    days.as_of_date,
+    notes.customer_id,
     count(*) as complaints_90d
-from {{ ref('int_scoped_customers') }} as customers
+from {{ ref('int_scope_days') }} as days
 inner join {{ ref('stg_crm__customer_notes') }} as notes
-    on notes.customer_id = customers.customer_id
+    on notes.created_at >= days.since_90d
+   and notes.created_at < days.as_of
    and notes.note_type = 'COMPLAINT'
-   and notes.created_at >= customers.since_90d
-   and notes.created_at < customers.as_of
-group by customers.as_of_date, customers.customer_id
+group by days.as_of_date, notes.customer_id

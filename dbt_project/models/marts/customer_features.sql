@@ -16,7 +16,17 @@ select
     customers.customer_id,
     customers.as_of,
     customers.status,
-    last_activity.last_activity_at,
+    -- Latest activity before as_of: from the window pass, or, for customers quiet for 180
+    -- days, one index probe (only they pay for it).
+    coalesce(
+        activity.last_activity_in_window_at,
+        (
+            select max(history.occurred_at)
+            from {{ ref('stg_crm__activities') }} as history
+            where history.customer_id = customers.customer_id
+              and history.occurred_at < customers.as_of
+        )
+    ) as last_activity_at,
     coalesce(activity.activity_count_30d, 0)::integer as activity_count_30d,
     coalesce(activity.activity_count_90d, 0)::integer as activity_count_90d,
     customers.lifetime_value,
@@ -29,17 +39,13 @@ select
     coalesce(campaigns.campaign_clicked_30d, 0)::integer as campaign_clicked_30d,
     coalesce(activity.payment_failed_90d, 0)::integer as payment_failed_90d,
     coalesce(activity.payment_received_90d, 0)::integer as payment_received_90d,
-    tier.latest_tier_change_reason,
+    activity.latest_tier_change_reason,
     coalesce(complaints.complaints_90d, 0)::integer as complaints_90d,
     customers.last_email_open_at
 from {{ ref('int_scoped_customers') }} as customers
-left join {{ ref('int_customer_last_activity') }} as last_activity
-    using (as_of_date, customer_id)
 left join {{ ref('int_customer_activity_features') }} as activity
     using (as_of_date, customer_id)
 left join {{ ref('int_customer_campaign_counts') }} as campaigns
-    using (as_of_date, customer_id)
-left join {{ ref('int_customer_latest_tier_change') }} as tier
     using (as_of_date, customer_id)
 left join {{ ref('int_customer_complaints') }} as complaints
     using (as_of_date, customer_id)
