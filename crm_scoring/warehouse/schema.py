@@ -71,6 +71,8 @@ def source_ddl(schema: str) -> list[str]:
             on {schema}.campaign_interactions (customer_id, occurred_at)""",
         f"""create index if not exists customer_notes_customer_time_idx
             on {schema}.customer_notes (customer_id, created_at)""",
+        f"""create index if not exists activities_tier_change_time_idx
+            on {schema}.activities (occurred_at) where type = 'TIER_CHANGED'""",
         # Data-quality checks read one day of events, and rows that have no time at all.
         *(
             statement

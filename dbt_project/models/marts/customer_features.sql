@@ -4,6 +4,9 @@
     incremental_strategy='scope_replace',
     full_refresh=false,
     on_schema_change='fail',
+    pre_hook=[
+      "set local work_mem = '{{ env_var('CRM_SCORING_DBT_WORK_MEM', '256MB') }}'",
+    ],
     post_hook=[
       "create unique index if not exists customer_features_pk on {{ this }} (as_of_date, tenant_id, customer_id)",
     ],
@@ -16,7 +19,7 @@ select
     customers.customer_id,
     customers.as_of,
     customers.status,
-    -- Latest activity before as_of: from the window pass, or, for customers quiet for 180
+    -- Latest activity before as_of: from the window pass, or, for customers quiet for 90
     -- days, one index probe (only they pay for it).
     coalesce(
         activity.last_activity_in_window_at,
@@ -39,11 +42,13 @@ select
     coalesce(campaigns.campaign_clicked_30d, 0)::integer as campaign_clicked_30d,
     coalesce(activity.payment_failed_90d, 0)::integer as payment_failed_90d,
     coalesce(activity.payment_received_90d, 0)::integer as payment_received_90d,
-    activity.latest_tier_change_reason,
+    tier.latest_tier_change_reason,
     coalesce(complaints.complaints_90d, 0)::integer as complaints_90d,
     customers.last_email_open_at
 from {{ ref('int_scoped_customers') }} as customers
 left join {{ ref('int_customer_activity_features') }} as activity
+    using (as_of_date, customer_id)
+left join {{ ref('int_customer_latest_tier_change') }} as tier
     using (as_of_date, customer_id)
 left join {{ ref('int_customer_campaign_counts') }} as campaigns
     using (as_of_date, customer_id)
