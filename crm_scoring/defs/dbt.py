@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets: raw CRM sources -> staging views -> customer_features."""
 
 import json
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,7 +57,11 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
         dbt_environment(warehouse.database_url, scope_id),
         naming_partitions("dbt build (customer_features)", scopes),
     ):
-        yield from dbt.cli(["build"], context=context).stream()
+        invocation = dbt.cli(["build"], context=context)
+        yield from invocation.stream()
+    # Each invocation writes its artifacts to a fresh target directory; keep failed ones for
+    # debugging, drop successful ones so daily runs do not fill the disk.
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
 def crm_source_specs() -> list[dg.AssetSpec]:
