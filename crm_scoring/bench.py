@@ -18,8 +18,9 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -135,62 +136,64 @@ def run_baseline(
     return time.monotonic() - started, pd.concat(scored, ignore_index=True)
 
 
+@contextmanager
+def _pooled(pool: Queue) -> Iterator:
+    """A connection from the pool, as Prisma's pool hands one to each query."""
+    connection = pool.get()
+    try:
+        yield connection
+    finally:
+        pool.put(connection)
+
+
 def _profile_page(pool: Queue, settings: Settings, scope: DayScope, ids: Sequence[str]) -> list[dict]:
     """``findMany`` of a page of profiles. The specification reads lastActivityAt and the
     activity counters from denormalised profile columns; here they come from the day's
     customer_features, so the baseline pays nothing for them."""
-    connection = pool.get()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"select p.id as customer_id, p.lifetime_value, p.email_opt_in, p.sms_opt_in, "
-                f"p.push_opt_in, p.whatsapp_opt_in, p.last_email_open_at, f.last_activity_at, "
-                f"f.activity_count_30d, f.activity_count_90d "
-                f"from {settings.source_schema}.customer_profiles p "
-                f"join {settings.analytics_schema}.customer_features f "
-                f"on f.customer_id = p.id and f.as_of_date = %s where p.id = any(%s) order by p.id",
-                (scope.as_of_date, list(ids)),
-            )
-            names = [column.name for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        pool.put(connection)
+    with _pooled(pool) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            f"select p.id as customer_id, p.lifetime_value, p.email_opt_in, p.sms_opt_in, "
+            f"p.push_opt_in, p.whatsapp_opt_in, p.last_email_open_at, f.last_activity_at, "
+            f"f.activity_count_30d, f.activity_count_90d "
+            f"from {settings.source_schema}.customer_profiles p "
+            f"join {settings.analytics_schema}.customer_features f "
+            f"on f.customer_id = p.id and f.as_of_date = %s where p.id = any(%s) order by p.id",
+            (scope.as_of_date, list(ids)),
+        )
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _profile_features(pool: Queue, src: str, window: dict, profile: dict) -> dict:
     """The specification's four per-profile queries (depth, payments, tier change, complaints)."""
     params = {**window, "id": profile["customer_id"]}
-    connection = pool.get()
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"select type from {src}.campaign_interactions where customer_id = %(id)s "
-                "and occurred_at >= %(d30)s and occurred_at < %(as_of)s",
-                params,
-            )
-            kinds = [row[0] for row in cursor.fetchall()]
-            cursor.execute(
-                f"select type from {src}.activities where customer_id = %(id)s and type in "
-                "('PAYMENT_FAILED', 'PAYMENT_RECEIVED') and occurred_at >= %(d90)s "
-                "and occurred_at < %(as_of)s order by occurred_at desc",
-                params,
-            )
-            payments = [row[0] for row in cursor.fetchall()]
-            cursor.execute(
-                f"select metadata from {src}.activities where customer_id = %(id)s "
-                "and type = 'TIER_CHANGED' and occurred_at >= %(d180)s and occurred_at < %(as_of)s "
-                "order by occurred_at desc, id desc limit 1",
-                params,
-            )
-            tier = cursor.fetchone()
-            cursor.execute(
-                f"select count(*) from {src}.customer_notes where customer_id = %(id)s "
-                "and type = 'COMPLAINT' and created_at >= %(d90)s and created_at < %(as_of)s",
-                params,
-            )
-            complaints = cursor.fetchone()[0]
-    finally:
-        pool.put(connection)
+    with _pooled(pool) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            f"select type from {src}.campaign_interactions where customer_id = %(id)s "
+            "and occurred_at >= %(d30)s and occurred_at < %(as_of)s",
+            params,
+        )
+        kinds = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"select type from {src}.activities where customer_id = %(id)s and type in "
+            "('PAYMENT_FAILED', 'PAYMENT_RECEIVED') and occurred_at >= %(d90)s "
+            "and occurred_at < %(as_of)s order by occurred_at desc",
+            params,
+        )
+        payments = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"select metadata from {src}.activities where customer_id = %(id)s "
+            "and type = 'TIER_CHANGED' and occurred_at >= %(d180)s and occurred_at < %(as_of)s "
+            "order by occurred_at desc, id desc limit 1",
+            params,
+        )
+        tier = cursor.fetchone()
+        cursor.execute(
+            f"select count(*) from {src}.customer_notes where customer_id = %(id)s "
+            "and type = 'COMPLAINT' and created_at >= %(d90)s and created_at < %(as_of)s",
+            params,
+        )
+        complaints = cursor.fetchone()[0]
     metadata = tier[0] if tier else None
     reason = metadata.get("reason") if isinstance(metadata, dict) else None
     return {
@@ -206,8 +209,7 @@ def _profile_features(pool: Queue, src: str, window: dict, profile: dict) -> dic
 
 
 def _update(pool: Queue, out: str, row) -> None:
-    connection = pool.get()
-    try:
+    with _pooled(pool) as connection:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"update {out}.bench_profile_scores set engagement_score = %s, engagement_score_at = now(), "
@@ -215,8 +217,6 @@ def _update(pool: Queue, out: str, row) -> None:
                 (int(row.engagement_score), int(row.churn_risk_score), row.customer_id),
             )
         connection.commit()
-    finally:
-        pool.put(connection)
 
 
 def sample_profiles(engine: Engine, settings: Settings, day: date, count: int, seed: int) -> list[str]:

@@ -8,15 +8,16 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from crm_scoring import operations
 from crm_scoring.environment import configure_environment
-from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, ConfigError, load_settings
+from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, ConfigError, Settings, load_settings
 from crm_scoring.synthetic import SIZES as SIZE_NAMES
 from crm_scoring.warehouse.urls import describe
 
@@ -111,23 +112,33 @@ def _demo(args: argparse.Namespace) -> int:
     return _score_and_report(engine, settings, today - timedelta(days=1), None)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _day_command(args: argparse.Namespace) -> tuple[Settings, date, Engine]:
+    """What every --date command starts with: a valid day and a ready database."""
     settings = load_settings()
     day = operations.parse_day(args.date, settings, operations.today_in(settings))
     engine = operations.warehouse_engine(configure_environment())
     operations.init_db(engine, settings)
+    return settings, day, engine
+
+
+def _day_statuses(
+    engine: Engine, settings: Settings, day: date
+) -> tuple[list[str], list[operations.TenantStatus]]:
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        registered = operations.sync_tenants(instance, engine, settings)
+        return registered, operations.day_status(instance, day, registered)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings, day, engine = _day_command(args)
     return _score_and_report(engine, settings, day, args.tenant)
 
 
 def _status(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    settings = load_settings()
-    day = operations.parse_day(args.date, settings, operations.today_in(settings))
-    engine = operations.warehouse_engine(configure_environment())
-    with dg.DagsterInstance.get() as instance:
-        registered = operations.sync_tenants(instance, engine, settings)
-        statuses = operations.day_status(instance, day, registered)
+    settings, day, engine = _day_command(args)
+    registered, statuses = _day_statuses(engine, settings, day)
     names = operations.tenant_names(engine, settings, registered)
     width = max([len(name) for name in names.values()] + [6])
     print(f"{'tenant':<{width}}  state          run")
@@ -144,16 +155,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _rerun_failed(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    settings = load_settings()
-    day = operations.parse_day(args.date, settings, operations.today_in(settings))
-    engine = operations.warehouse_engine(configure_environment())
-    with dg.DagsterInstance.get() as instance:
-        registered = operations.sync_tenants(instance, engine, settings)
-        failed = [
-            s.tenant_id for s in operations.day_status(instance, day, registered) if s.state == "failed"
-        ]
+    settings, day, engine = _day_command(args)
+    _, statuses = _day_statuses(engine, settings, day)
+    failed = [status.tenant_id for status in statuses if status.state == "failed"]
     if not failed:
         print(f"No tenant failed on {day}: nothing to rerun.")
         return 0
