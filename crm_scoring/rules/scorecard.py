@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from crm_scoring.rules import churn, engagement
+from crm_scoring.rules.explanations import top_churn_reasons
 from crm_scoring.rules.rounding import whole_days_since
 
 FEATURE_COLUMNS = (
@@ -56,7 +57,8 @@ def epoch_ms(timestamps: pd.Series) -> np.ndarray:
 
 
 def score_features(features: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
-    """Returns one row per input row with SCORE_COLUMNS, index aligned with ``features``."""
+    """Returns one row per input row with SCORE_COLUMNS and top_reasons (the churn risk's
+    biggest contributors in words), index aligned with ``features``."""
     missing = [column for column in FEATURE_COLUMNS if column not in features.columns]
     if missing:
         raise KeyError(f"feature frame lacks columns: {', '.join(missing)}")
@@ -99,7 +101,9 @@ def score_features(features: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
         "churn_risk_score": churn.churn_risk_score(*(components[c] for c in CHURN_COMPONENTS)),
         **components,
     }
-    return pd.DataFrame(
+    scored = pd.DataFrame(
         {name: np.asarray(values).astype(np.int16) for name, values in scores.items()},
         index=features.index,
     )[list(SCORE_COLUMNS)]
+    scored["top_reasons"] = top_churn_reasons(features, scored, days_since_activity, days_since_open)
+    return scored

@@ -126,11 +126,13 @@ def analytics_ddl(schema: str) -> list[str]:
             engagement_drop_risk smallint not null,
             tier_downgrade_risk smallint not null,
             complaint_risk smallint not null,
+            top_reasons text not null default '',
             as_of timestamptz not null,
             scored_at timestamptz not null,
             run_id text not null,
             primary key (as_of_date, tenant_id, customer_id)
         )""",
+        f"alter table {schema}.customer_scores add column if not exists top_reasons text not null default ''",
         f"""create table if not exists {schema}.churn_alerts (
             alert_id text not null unique,
             as_of_date date not null,

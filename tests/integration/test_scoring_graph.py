@@ -52,6 +52,12 @@ def test_scores_equal_the_specification(scored, engine, settings) -> None:
     for key, expected in dataset.EXPECTED.items():
         actual = {column: int(by_customer[key][column]) for column in expected}
         assert actual == expected, key
+    # Reasons in words, biggest churn contributions first (worked out in dataset.py).
+    assert by_customer[("acme", "c2")]["top_reasons"] == (
+        "no activity for 62 days; 3 failed payments in 90 days; no email opened for 61 days"
+    )
+    assert by_customer[("acme", "c3")]["top_reasons"] == "never active; never opened an email"
+    assert by_customer[("globex", "g1")]["top_reasons"] == ""
     assert set(scores["as_of_date"]) == {dataset.DAY}
     assert all(pd.Timestamp(t) == pd.Timestamp(dataset.AS_OF) for t in scores["as_of"])
 

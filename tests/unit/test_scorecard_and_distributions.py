@@ -91,3 +91,39 @@ def test_awkward_tenant_ids_get_derived_partition_keys_and_blank_ones_are_refuse
         assert key.startswith("~") and len(key) == 25
         assert not set(key) & set("|,'; ")
     assert tenant_partition_key("a|b") == tenant_partition_key("a|b") != tenant_partition_key("a,b")
+
+
+def test_top_reasons_name_the_biggest_churn_contributors_in_words() -> None:
+    # dataset customer c2: decline 80 (28 pts), payment 100 (25), drop 100 (20),
+    # complaints 100 (10), tier 80 (8): the top three, biggest first.
+    row = features(
+        last_activity_at=pd.Timestamp(AS_OF) - pd.Timedelta(days=62),
+        activity_count_90d=3,
+        payment_failed_90d=3,
+        latest_tier_change_reason="downgrade",
+        complaints_90d=3,
+        last_email_open_at=pd.Timestamp(AS_OF) - pd.Timedelta(days=61),
+    )
+    reasons = score_features(row, AS_OF).iloc[0]["top_reasons"]
+    assert reasons == "no activity for 62 days; 3 failed payments in 90 days; no email opened for 61 days"
+
+
+def test_top_reasons_phrase_declines_and_skip_zero_contributions() -> None:
+    # recent 1, older 8: decline (4-1)/4 = 75% -> 100 risk (35 pts); 1 complaint -> 60 (6 pts);
+    # opened 3 days ago -> 0 risk: not a reason.
+    row = features(
+        last_activity_at=pd.Timestamp(AS_OF) - pd.Timedelta(days=2),
+        activity_count_30d=1,
+        activity_count_90d=9,
+        complaints_90d=1,
+        last_email_open_at=pd.Timestamp(AS_OF) - pd.Timedelta(days=3),
+    )
+    reasons = score_features(row, AS_OF).iloc[0]["top_reasons"]
+    assert reasons == "activity down 75% on the previous 60 days; 1 complaint in 90 days"
+    healthy = features(
+        last_activity_at=pd.Timestamp(AS_OF) - pd.Timedelta(days=1),
+        activity_count_30d=5,
+        activity_count_90d=5,
+        last_email_open_at=pd.Timestamp(AS_OF) - pd.Timedelta(days=1),
+    )
+    assert score_features(healthy, AS_OF).iloc[0]["top_reasons"] == ""
