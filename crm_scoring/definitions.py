@@ -14,6 +14,7 @@ from crm_scoring.defs.resources import build_resources
 from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
+from crm_scoring.defs.trends import score_trends
 
 defs = dg.Definitions(
     assets=[
@@ -23,6 +24,7 @@ defs = dg.Definitions(
         churn_alerts,
         engagement_distribution,
         churn_risk_overview,
+        score_trends,
     ],
     jobs=[scoring_job],
     schedules=[daily_scoring],

@@ -9,6 +9,7 @@ from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
 from crm_scoring.defs.partitions import scoring_key
 from crm_scoring.defs.scoring import customer_scores
+from crm_scoring.defs.trends import score_trends
 
 SCORING_JOB_NAME = "scoring_job"
 # Dagster's documented run tags for a partition range (the UI's backfill sets the same ones).
@@ -18,7 +19,12 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 scoring_job = dg.define_asset_job(
     SCORING_JOB_NAME,
     selection=dg.AssetSelection.assets(
-        crm_dbt_models, customer_scores, churn_alerts, engagement_distribution, churn_risk_overview
+        crm_dbt_models,
+        customer_scores,
+        churn_alerts,
+        engagement_distribution,
+        churn_risk_overview,
+        score_trends,
     ),
     # The steps run strictly one after another; one process spares a Python start-up per step.
     executor_def=dg.in_process_executor,
@@ -58,4 +64,10 @@ def contiguous_runs(registered: Sequence[str], wanted: Sequence[str]) -> list[tu
 
 def scoring_job_asset_keys() -> list[dg.AssetKey]:
     """The assets whose partitions say whether a (day, tenant) was scored."""
-    return [customer_scores.key, churn_alerts.key, engagement_distribution.key, churn_risk_overview.key]
+    return [
+        customer_scores.key,
+        churn_alerts.key,
+        engagement_distribution.key,
+        churn_risk_overview.key,
+        score_trends.key,
+    ]

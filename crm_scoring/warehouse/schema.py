@@ -154,6 +154,28 @@ def analytics_ddl(schema: str) -> list[str]:
             customer_count integer not null,
             primary key (as_of_date, tenant_id, label)
         )""",
+        f"""create table if not exists {schema}.customer_score_trends (
+            as_of_date date not null,
+            tenant_id text not null,
+            customer_id text not null,
+            engagement_score smallint not null,
+            churn_risk_score smallint not null,
+            engagement_change_7d smallint,
+            engagement_change_30d smallint,
+            churn_risk_change_7d smallint,
+            churn_risk_change_30d smallint,
+            rising_risk boolean not null,
+            primary key (as_of_date, tenant_id, customer_id)
+        )""",
+        f"""create table if not exists {schema}.tenant_daily_averages (
+            as_of_date date not null,
+            tenant_id text not null,
+            customers integer not null,
+            avg_engagement_score numeric(5, 2),
+            avg_churn_risk_score numeric(5, 2),
+            rising_risk_customers integer not null,
+            primary key (as_of_date, tenant_id)
+        )""",
         # One row per failed scoring run, written by the run-failure sensor for on-call.
         f"""create table if not exists {schema}.run_failures (
             run_id text primary key,

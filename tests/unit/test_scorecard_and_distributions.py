@@ -127,3 +127,25 @@ def test_top_reasons_phrase_declines_and_skip_zero_contributions() -> None:
         last_email_open_at=pd.Timestamp(AS_OF) - pd.Timedelta(days=1),
     )
     assert score_features(healthy, AS_OF).iloc[0]["top_reasons"] == ""
+
+
+def test_trends_flag_rising_risk_at_the_threshold() -> None:
+    from crm_scoring.rules.trends import customer_trends, tenant_averages
+
+    def frame(rows):
+        return pd.DataFrame(
+            rows, columns=["tenant_id", "customer_id", "engagement_score", "churn_risk_score"]
+        )
+
+    today = frame([("a", "x", 50, 70), ("a", "y", 60, 69), ("a", "z", 10, 90), ("b", "w", 80, 5)])
+    week_ago = frame([("a", "x", 55, 50), ("a", "y", 60, 50), ("b", "w", 80, 10)])
+    trends = customer_trends(today, week_ago, frame([]), rising_points=20).set_index("customer_id")
+    assert trends.loc["x", "churn_risk_change_7d"] == 20 and trends.loc["x", "rising_risk"]
+    assert trends.loc["y", "churn_risk_change_7d"] == 19 and not trends.loc["y", "rising_risk"]
+    assert pd.isna(trends.loc["z", "churn_risk_change_7d"]) and not trends.loc["z", "rising_risk"]
+    assert trends.loc["x", "engagement_change_7d"] == -5
+    assert trends["churn_risk_change_30d"].isna().all()
+    averages = tenant_averages(trends.reset_index(), ["a", "b", "c"]).set_index("tenant_id")
+    assert averages.loc["a", "customers"] == 3 and averages.loc["a", "rising_risk_customers"] == 1
+    assert averages.loc["a", "avg_churn_risk_score"] == round((70 + 69 + 90) / 3, 2)
+    assert averages.loc["c", "customers"] == 0

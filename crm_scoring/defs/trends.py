@@ -1,0 +1,58 @@
+"""Trends from the score history: per-customer changes, rising risk, per-tenant daily averages."""
+
+import os
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+import dagster as dg
+
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.defs.scoring import customer_scores
+from crm_scoring.rules.trends import customer_trends, tenant_averages
+
+RISING_RISK_ENV = "CRM_SCORING_RISING_RISK_POINTS"
+_SCORES = ["tenant_id", "customer_id", "engagement_score", "churn_risk_score"]
+
+
+@dg.asset(
+    **PARTITIONED_ASSET,
+    group_name="trends",
+    deps=[customer_scores],
+    description=(
+        "Per customer: engagement and churn-risk change over 7 and 30 days (null when not scored "
+        f"then) and rising_risk (churn risk up >= {RISING_RISK_ENV}, default 20, points in 7 days). "
+        "Tables analytics.customer_score_trends and analytics.tenant_daily_averages."
+    ),
+)
+def score_trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    started = time.monotonic()
+    rising_points = int(os.environ.get(RISING_RISK_ENV, "20"))
+    rising = customers = 0
+    for scope in warehouse.scopes_of_run(context.partition_keys):
+        with naming_partitions("score_trends", [scope]):
+            history = {
+                days: warehouse.read_partition(
+                    "customer_scores",
+                    replace(scope, as_of_date=scope.as_of_date - timedelta(days=days)),
+                    _SCORES,
+                )
+                for days in (0, 7, 30)
+            }
+            trends = customer_trends(history[0], history[7], history[30], rising_points)
+            averages = tenant_averages(trends, scope.tenant_ids)
+            for frame in (trends, averages):
+                frame.insert(0, "as_of_date", scope.as_of_date)
+            warehouse.replace_partition("customer_score_trends", scope, trends)
+            warehouse.replace_partition("tenant_daily_averages", scope, averages)
+            rising += int(trends["rising_risk"].sum())
+            customers += len(trends)
+    return dg.MaterializeResult(
+        metadata={
+            "customers": customers,
+            "rising_risk_customers": rising,
+            "rising_risk_points": rising_points,
+            "duration_seconds": round(time.monotonic() - started, 3),
+        }
+    )

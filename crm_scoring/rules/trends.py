@@ -1,0 +1,59 @@
+"""Score trends from the history: change over 7 and 30 days, and customers whose risk is rising."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+KEYS = ["tenant_id", "customer_id"]
+TREND_COLUMNS = [
+    "tenant_id",
+    "customer_id",
+    "engagement_score",
+    "churn_risk_score",
+    "engagement_change_7d",
+    "engagement_change_30d",
+    "churn_risk_change_7d",
+    "churn_risk_change_30d",
+    "rising_risk",
+]
+
+
+def customer_trends(
+    today: pd.DataFrame, week_ago: pd.DataFrame, month_ago: pd.DataFrame, rising_points: int
+) -> pd.DataFrame:
+    """Per customer scored today: score changes (null when not scored back then) and
+    rising_risk = churn risk up by at least ``rising_points`` in 7 days."""
+    trends = today[[*KEYS, "engagement_score", "churn_risk_score"]].copy()
+    for days, past in ((7, week_ago), (30, month_ago)):
+        before = past[[*KEYS, "engagement_score", "churn_risk_score"]].rename(
+            columns={"engagement_score": "engagement_before", "churn_risk_score": "churn_before"}
+        )
+        trends = trends.merge(before, on=KEYS, how="left")
+        trends[f"engagement_change_{days}d"] = (
+            trends["engagement_score"] - trends["engagement_before"]
+        ).astype("Int64")
+        trends[f"churn_risk_change_{days}d"] = (trends["churn_risk_score"] - trends["churn_before"]).astype(
+            "Int64"
+        )
+        trends = trends.drop(columns=["engagement_before", "churn_before"])
+    trends["rising_risk"] = (trends["churn_risk_change_7d"] >= rising_points).fillna(False).astype(bool)
+    return trends[TREND_COLUMNS]
+
+
+def tenant_averages(trends: pd.DataFrame, tenant_ids: Sequence[str]) -> pd.DataFrame:
+    """Per tenant: customers scored, mean scores (2 decimals) and rising-risk customers."""
+    grouped = trends.groupby("tenant_id")
+    averages = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "avg_engagement_score": grouped["engagement_score"].mean().round(2),
+            "avg_churn_risk_score": grouped["churn_risk_score"].mean().round(2),
+            "rising_risk_customers": grouped["rising_risk"].sum(),
+        }
+    ).reindex(list(tenant_ids))
+    averages[["customers", "rising_risk_customers"]] = (
+        averages[["customers", "rising_risk_customers"]].fillna(0).astype("int64")
+    )
+    return averages.rename_axis("tenant_id").reset_index()
