@@ -6,6 +6,7 @@ engagement_distribution, churn_risk_overview; scored daily at 02:00 for every te
 
 import dagster as dg
 
+from crm_scoring.defs.alert_lifecycle import churn_alert_episodes, deliver_churn_alerts
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.dbt import crm_dbt_models, crm_source_specs
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
@@ -22,13 +23,14 @@ defs = dg.Definitions(
         crm_dbt_models,
         customer_scores,
         churn_alerts,
+        churn_alert_episodes,
         engagement_distribution,
         churn_risk_overview,
         score_trends,
     ],
     jobs=[scoring_job],
     schedules=[daily_scoring],
-    sensors=[register_new_tenants, isolate_failed_tenants],
+    sensors=[register_new_tenants, isolate_failed_tenants, deliver_churn_alerts],
     resources=build_resources(),
 )
 

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from crm_scoring.defs.alert_lifecycle import churn_alert_episodes
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
@@ -22,6 +23,7 @@ scoring_job = dg.define_asset_job(
         crm_dbt_models,
         customer_scores,
         churn_alerts,
+        churn_alert_episodes,
         engagement_distribution,
         churn_risk_overview,
         score_trends,
@@ -67,6 +69,7 @@ def scoring_job_asset_keys() -> list[dg.AssetKey]:
     return [
         customer_scores.key,
         churn_alerts.key,
+        churn_alert_episodes.key,
         engagement_distribution.key,
         churn_risk_overview.key,
         score_trends.key,

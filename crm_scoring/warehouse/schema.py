@@ -176,6 +176,29 @@ def analytics_ddl(schema: str) -> list[str]:
             rising_risk_customers integer not null,
             primary key (as_of_date, tenant_id)
         )""",
+        # Churn-alert episodes (open -> resolved) and the outbox that delivers new ones.
+        f"""create table if not exists {schema}.alert_episodes (
+            alert_id text primary key,
+            tenant_id text not null,
+            customer_id text not null,
+            opened_on date not null,
+            opened_score smallint not null,
+            last_seen_on date not null,
+            last_score smallint not null,
+            resolved_on date
+        )""",
+        f"""create index if not exists alert_episodes_customer_idx
+            on {schema}.alert_episodes (tenant_id, customer_id, opened_on desc)""",
+        f"""create table if not exists {schema}.alert_outbox (
+            idempotency_key text primary key,
+            tenant_id text not null,
+            payload jsonb not null,
+            created_at timestamptz not null default now(),
+            attempts integer not null default 0,
+            next_attempt_at timestamptz not null default now(),
+            delivered_at timestamptz,
+            last_error text
+        )""",
         # One row per failed scoring run, written by the run-failure sensor for on-call.
         f"""create table if not exists {schema}.run_failures (
             run_id text primary key,

@@ -1,0 +1,79 @@
+"""Delivering new churn alerts from the outbox to a webhook: at least once, each with an
+Idempotency-Key, retried with exponential backoff. A crash or a dead endpoint delays a
+delivery; the outbox row stays until the endpoint answers 2xx, so nothing is lost, and the
+receiver dedupes on the key, so nothing is duplicated."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, text
+
+BASE_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int
+    failed: int
+
+
+def deliver_pending(
+    engine: Engine, schema: str, url: str, *, now: datetime | None = None, limit: int = 200
+) -> DeliveryReport:
+    now = now or datetime.now(UTC)
+    delivered = failed = 0
+    with engine.begin() as connection:
+        # skip locked: two deliverers (sensor ticks overlapping) never send the same row at once
+        rows = connection.execute(
+            text(
+                f"select idempotency_key, payload, attempts from {schema}.alert_outbox "
+                "where delivered_at is null and next_attempt_at <= :now "
+                "order by created_at limit :limit for update skip locked"
+            ),
+            {"now": now, "limit": limit},
+        ).all()
+        for row in rows:
+            error = _post(url, row.idempotency_key, row.payload)
+            if error is None:
+                delivered += 1
+                connection.execute(
+                    text(
+                        f"update {schema}.alert_outbox set delivered_at = :now, attempts = attempts + 1, "
+                        "last_error = null where idempotency_key = :key"
+                    ),
+                    {"now": now, "key": row.idempotency_key},
+                )
+            else:
+                failed += 1
+                backoff = min(BASE_BACKOFF * 2**row.attempts, MAX_BACKOFF)
+                connection.execute(
+                    text(
+                        f"update {schema}.alert_outbox set attempts = attempts + 1, "
+                        "next_attempt_at = :next, last_error = :error where idempotency_key = :key"
+                    ),
+                    {"next": now + backoff, "error": error, "key": row.idempotency_key},
+                )
+    return DeliveryReport(delivered, failed)
+
+
+def _post(url: str, key: str, payload: dict) -> str | None:
+    """None when the endpoint accepted the alert, else the error to record."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": key},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return None
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return str(exc)[:500]

@@ -1,0 +1,162 @@
+"""churn_alert_episodes: alerts that open once, stay open, resolve, and re-open only after a
+cooldown; new ones go to the outbox for webhook delivery."""
+
+import json
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+from sqlalchemy import Connection, text
+
+from crm_scoring.alert_delivery import deliver_pending
+from crm_scoring.defs.alerts import churn_alerts
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.rules.alert_lifecycle import Episode, transitions
+from crm_scoring.scope import DayScope
+from crm_scoring.warehouse.writes import lock_partitions
+
+COOLDOWN_ENV = "CRM_SCORING_ALERT_COOLDOWN_DAYS"
+WEBHOOK_ENV = "CRM_SCORING_ALERT_WEBHOOK_URL"
+
+
+@dg.asset(
+    **PARTITIONED_ASSET,
+    group_name="alerting",
+    deps=[churn_alerts],
+    description=(
+        "Alert lifecycle over churn_alerts: an alert opens when a customer crosses the threshold, "
+        "stays open while they stay above it, resolves when they fall below, and re-opens as a new "
+        f"alert only after {COOLDOWN_ENV} (default 14) days. Tables analytics.alert_episodes and "
+        "analytics.alert_outbox (new alerts awaiting webhook delivery). Process days in order."
+    ),
+)
+def churn_alert_episodes(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    cooldown = int(os.environ.get(COOLDOWN_ENV, "14"))
+    totals = {"opened": 0, "continued": 0, "reopened": 0, "resolved": 0}
+    for scope in warehouse.scopes_of_run(context.partition_keys):
+        with naming_partitions("churn_alert_episodes", [scope]), warehouse.engine.begin() as connection:
+            lock_partitions(connection, warehouse.table("alert_episodes"), scope.as_of_date, scope.tenant_ids)
+            changes = _apply_day(connection, warehouse.analytics_schema, scope, cooldown)
+            for name, count in changes.items():
+                totals[name] += count
+    return dg.MaterializeResult(
+        metadata={**{f"alerts_{k}": v for k, v in totals.items()}, "cooldown_days": cooldown}
+    )
+
+
+def _apply_day(connection: Connection, schema: str, scope: DayScope, cooldown: int) -> dict[str, int]:
+    day, tenants = scope.as_of_date, list(scope.tenant_ids)
+    params = {"day": day, "tenants": tenants}
+    # A rerun of the day first undoes what the day did (its new episodes and resolutions).
+    connection.execute(
+        text(f"delete from {schema}.alert_episodes where opened_on = :day and tenant_id = any(:tenants)"),
+        params,
+    )
+    connection.execute(
+        text(
+            f"update {schema}.alert_episodes set resolved_on = null "
+            "where resolved_on = :day and tenant_id = any(:tenants)"
+        ),
+        params,
+    )
+    alerting = {
+        (row.tenant_id, row.customer_id): row.churn_risk_score
+        for row in connection.execute(
+            text(
+                f"select tenant_id, customer_id, churn_risk_score from {schema}.churn_alerts "
+                "where as_of_date = :day and tenant_id = any(:tenants)"
+            ),
+            params,
+        )
+    }
+    episodes = [
+        Episode(row.alert_id, row.tenant_id, row.customer_id, row.opened_on, row.resolved_on)
+        for row in connection.execute(
+            text(
+                f"select distinct on (tenant_id, customer_id) alert_id, tenant_id, customer_id, "
+                f"opened_on, resolved_on from {schema}.alert_episodes "
+                "where tenant_id = any(:tenants) and opened_on < :day "
+                "order by tenant_id, customer_id, opened_on desc"
+            ),
+            params,
+        )
+    ]
+    change = transitions(day, alerting, episodes, cooldown)
+    opened = [
+        {
+            "id": e.alert_id,
+            "tenant": e.tenant_id,
+            "customer": e.customer_id,
+            "day": day,
+            "score": alerting[e.customer],
+            "payload": json.dumps(
+                {
+                    "event": "churn_alert_opened",
+                    "alert_id": e.alert_id,
+                    "tenant_id": e.tenant_id,
+                    "customer_id": e.customer_id,
+                    "opened_on": day.isoformat(),
+                    "churn_risk_score": alerting[e.customer],
+                }
+            ),
+        }
+        for e in change.opened
+    ]
+    if opened:
+        connection.execute(
+            text(
+                f"insert into {schema}.alert_episodes (alert_id, tenant_id, customer_id, opened_on, "
+                "opened_score, last_seen_on, last_score) values (:id, :tenant, :customer, :day, :score, "
+                ":day, :score)"
+            ),
+            opened,
+        )
+        # on conflict: a rerun re-opens an alert whose delivery already exists: never sent twice
+        connection.execute(
+            text(
+                f"insert into {schema}.alert_outbox (idempotency_key, tenant_id, payload) "
+                "values (:id, :tenant, cast(:payload as jsonb)) on conflict do nothing"
+            ),
+            opened,
+        )
+    by_id = {e.alert_id: e for e in episodes}
+    seen = [
+        {"id": alert, "day": day, "score": alerting[by_id[alert].customer]}
+        for alert in change.continued + change.reopened
+    ]
+    if seen:
+        connection.execute(
+            text(
+                f"update {schema}.alert_episodes set last_seen_on = :day, last_score = :score, "
+                "resolved_on = null where alert_id = :id"
+            ),
+            seen,
+        )
+    if change.resolved:
+        connection.execute(
+            text(f"update {schema}.alert_episodes set resolved_on = :day where alert_id = any(:ids)"),
+            {"day": day, "ids": change.resolved},
+        )
+    return {
+        "opened": len(change.opened),
+        "continued": len(change.continued),
+        "reopened": len(change.reopened),
+        "resolved": len(change.resolved),
+    }
+
+
+@dg.sensor(
+    name="deliver_churn_alerts",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=f"Posts new churn alerts from the outbox to {WEBHOOK_ENV}, with retries and backoff.",
+)
+def deliver_churn_alerts(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SkipReason:
+    url = os.environ.get(WEBHOOK_ENV)
+    if not url:
+        return dg.SkipReason(f"{WEBHOOK_ENV} is not set: alerts wait in the outbox.")
+    report = deliver_pending(warehouse.engine, warehouse.analytics_schema, url, now=datetime.now(UTC))
+    return dg.SkipReason(f"delivered {report.delivered}, failed {report.failed} (will retry)")
