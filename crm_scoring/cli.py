@@ -75,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_size_overrides(bench)
     bench.set_defaults(handler=_bench)
 
+    token = commands.add_parser("api-token", help="bearer tokens for the analytics HTTP API")
+    token_commands = token.add_subparsers(required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", help="a new token for one tenant (shown once)")
+    create.add_argument("--tenant", required=True)
+    create.set_defaults(handler=_create_token)
+
+    api = commands.add_parser("api", help="the analytics HTTP API on 127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(handler=_api)
+
     init_db = commands.add_parser("init-db", help="create the source contract and analytics tables")
     init_db.set_defaults(handler=_init_db)
 
@@ -253,6 +263,33 @@ def _bench(args: argparse.Namespace) -> int:
     result = bench.benchmark(engine, settings, args.size, day, settings.home, args.sample, args.seed)
     print(bench.report(result, args.json))
     return 0 if result.baseline_scores_match_graph else 1
+
+
+def _create_token(args: argparse.Namespace) -> int:
+    from crm_scoring.api import create_token
+    from crm_scoring.warehouse.tenants import distinct_tenant_ids
+
+    settings = load_settings()
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    if args.tenant not in distinct_tenant_ids(engine, settings.source_schema):
+        raise operations.UsageError(f"Unknown tenant {args.tenant!r}: it has no customer profiles.")
+    print(create_token(engine, settings.analytics_schema, args.tenant))
+    print("Keep it: only its hash is stored.", file=sys.stderr)
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from crm_scoring.api import create_app
+
+    settings = load_settings()
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    print(f"Analytics API on http://127.0.0.1:{args.port} (OpenAPI at /openapi.json)")
+    uvicorn.run(create_app(engine, settings.analytics_schema), host="127.0.0.1", port=args.port)
+    return 0
 
 
 def _init_db(args: argparse.Namespace) -> int:

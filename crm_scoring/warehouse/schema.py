@@ -199,6 +199,13 @@ def analytics_ddl(schema: str) -> list[str]:
             delivered_at timestamptz,
             last_error text
         )""",
+        # Bearer tokens of the analytics HTTP API: only hashes, one tenant each.
+        f"""create table if not exists {schema}.api_tokens (
+            token_hash text primary key,
+            tenant_id text not null,
+            created_at timestamptz not null default now(),
+            revoked_at timestamptz
+        )""",
         # One row per failed scoring run, written by the run-failure sensor for on-call.
         f"""create table if not exists {schema}.run_failures (
             run_id text primary key,

@@ -1,0 +1,175 @@
+"""The specification's analytics endpoints over the latest distribution tables.
+
+GET /api/v1/analytics/engagement?tenantId=T -> {"distribution": [{"label", "count"}, ...]}
+GET /api/v1/analytics/churn-risk?tenantId=T -> {"critical", "high", "medium", "low", "total"}
+
+Each caller holds a bearer token bound to one tenant (stored as a SHA-256 hash): no token or
+an unknown one is 401, a token for another tenant 403, a tenant with no scores yet 404. The
+as_of_date answered for is in the X-As-Of-Date header, so the bodies keep the specification's
+exact shapes. Starlette and uvicorn come with dagster-webserver, so nothing is added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from crm_scoring.rules.distributions import CHURN_RISK_BANDS, ENGAGEMENT_BUCKETS
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(engine: Engine, analytics_schema: str, tenant_id: str) -> str:
+    """A new token for the tenant; only its hash is stored, so it is shown once."""
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"insert into {analytics_schema}.api_tokens (token_hash, tenant_id) values (:h, :t)"),
+            {"h": _hash(token), "t": tenant_id},
+        )
+    return token
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def create_app(engine: Engine, analytics_schema: str) -> Starlette:
+    schema = analytics_schema
+
+    def authorised_tenant(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _Refused(401, "missing bearer token")
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    f"select tenant_id from {schema}.api_tokens where token_hash = :h and revoked_at is null"
+                ),
+                {"h": _hash(token)},
+            ).one_or_none()
+        if row is None:
+            raise _Refused(401, "invalid or revoked token")
+        tenant = request.query_params.get("tenantId")
+        if not tenant:
+            raise _Refused(400, "tenantId is required")
+        if tenant != row.tenant_id:
+            raise _Refused(403, "this token is not valid for that tenant")
+        return tenant
+
+    def latest(table: str, tenant: str, columns: str, order: str = "") -> tuple[str, list]:
+        with engine.connect() as connection:
+            day = connection.execute(
+                text(f"select max(as_of_date) from {schema}.{table} where tenant_id = :t"), {"t": tenant}
+            ).scalar()
+            if day is None:
+                raise _Refused(404, "no scores for this tenant yet")
+            rows = connection.execute(
+                text(
+                    f"select {columns} from {schema}.{table} where tenant_id = :t and as_of_date = :d {order}"
+                ),
+                {"t": tenant, "d": day},
+            ).all()
+        return day.isoformat(), rows
+
+    def handle(build):
+        def endpoint(request: Request) -> JSONResponse:
+            try:
+                day, body = build(authorised_tenant(request))
+            except _Refused as refusal:
+                headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
+                return JSONResponse({"message": str(refusal)}, refusal.status, headers=headers)
+            return JSONResponse(body, headers={"X-As-Of-Date": day})
+
+        return endpoint
+
+    def engagement(tenant: str) -> tuple[str, dict]:
+        day, rows = latest(
+            "engagement_distribution", tenant, "label, customer_count", "order by bucket_order"
+        )
+        return day, {"distribution": [{"label": r.label, "count": r.customer_count} for r in rows]}
+
+    def churn_risk(tenant: str) -> tuple[str, dict]:
+        day, rows = latest("churn_risk_overview", tenant, "critical, high, medium, low, total")
+        return day, dict(rows[0]._mapping)
+
+    def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(OPENAPI)
+
+    return Starlette(
+        routes=[
+            Route("/api/v1/analytics/engagement", handle(engagement)),
+            Route("/api/v1/analytics/churn-risk", handle(churn_risk)),
+            Route("/openapi.json", openapi),
+        ]
+    )
+
+
+def _operation(summary: str, schema_ref: str) -> dict:
+    return {
+        "summary": summary,
+        "tags": ["analytics"],
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "tenantId", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "200": {
+                "description": "The latest as_of_date's figures (also in the X-As-Of-Date header).",
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
+            },
+            "400": {"description": "tenantId missing"},
+            "401": {"description": "No, unknown or revoked bearer token"},
+            "403": {"description": "The token belongs to another tenant"},
+            "404": {"description": "The tenant has no scores yet"},
+        },
+    }
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "crm-scoring analytics", "version": "1.0.0"},
+    "paths": {
+        "/api/v1/analytics/engagement": {
+            "get": _operation("Get engagement distribution", "EngagementDistribution")
+        },
+        "/api/v1/analytics/churn-risk": {"get": _operation("Get churn risk overview", "ChurnRiskOverview")},
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "EngagementDistribution": {
+                "type": "object",
+                "required": ["distribution"],
+                "properties": {
+                    "distribution": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["label", "count"],
+                            "properties": {
+                                "label": {"type": "string", "enum": [b.label for b in ENGAGEMENT_BUCKETS]},
+                                "count": _COUNT,
+                            },
+                        },
+                    }
+                },
+            },
+            "ChurnRiskOverview": {
+                "type": "object",
+                "required": [*(band.name for band in CHURN_RISK_BANDS), "total"],
+                "properties": {**{band.name: _COUNT for band in CHURN_RISK_BANDS}, "total": _COUNT},
+            },
+        },
+    },
+}
