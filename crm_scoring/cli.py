@@ -81,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--tenant", required=True)
     create.set_defaults(handler=_create_token)
 
+    reader = commands.add_parser("grant-reader", help="a read-only, one-tenant login role for BI")
+    reader.add_argument("--tenant", required=True)
+    reader.set_defaults(handler=_grant_reader)
+
     api = commands.add_parser("api", help="the analytics HTTP API on 127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     api.set_defaults(handler=_api)
@@ -276,6 +280,21 @@ def _create_token(args: argparse.Namespace) -> int:
         raise operations.UsageError(f"Unknown tenant {args.tenant!r}: it has no customer profiles.")
     print(create_token(engine, settings.analytics_schema, args.tenant))
     print("Keep it: only its hash is stored.", file=sys.stderr)
+    return 0
+
+
+def _grant_reader(args: argparse.Namespace) -> int:
+    import secrets
+
+    from crm_scoring.warehouse.access import grant_reader
+
+    settings = load_settings()
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    password = secrets.token_urlsafe(24)
+    role = grant_reader(engine, settings.analytics_schema, args.tenant, password)
+    print(f"role: {role}\npassword: {password}")
+    print("Keep the password: it is not stored in clear anywhere.", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,106 @@
+"""Read-only, tenant-isolated access for BI tools: a reader role and row-level security.
+
+`crm_scoring_reader` may read only the BI tables (and a `customer_scores_latest` view), and
+row-level security shows it only the rows of one tenant: the tenant of a per-tenant login
+role (`crm-scoring grant-reader`), or, for a trusted middle tier on the shared role, the
+tenant in `SET app.tenant_id`. A session with neither sees no rows. A per-tenant role cannot
+widen its view with SET: its own tenant takes precedence. Tenant ids are only ever bound
+parameters; role names are derived and validated identifiers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from psycopg2 import sql
+from sqlalchemy import Engine, text
+
+from crm_scoring.warehouse.schema import apply_ddl
+
+READER_ROLE = "crm_scoring_reader"
+BI_TABLES = (
+    "customer_scores",
+    "churn_alerts",
+    "engagement_distribution",
+    "churn_risk_overview",
+    "customer_score_trends",
+    "tenant_daily_averages",
+)
+
+
+def reader_ddl(schema: str) -> list[str]:
+    tenant_of_session = (
+        f"coalesce({schema}.reader_tenant(), nullif(current_setting('app.tenant_id', true), ''))"
+    )
+    statements = [
+        f"""do $$ begin
+              if not exists (select from pg_roles where rolname = '{READER_ROLE}') then
+                create role {READER_ROLE} nologin;
+              end if;
+            end $$""",
+        f"""create table if not exists {schema}.reader_tenants (
+            role_name text primary key,
+            tenant_id text not null
+        )""",
+        f"revoke all on {schema}.reader_tenants from public",
+        # security definer: readers learn their own tenant without reading the mapping table;
+        # session_user, since current_user inside a security definer function is its owner
+        f"""create or replace function {schema}.reader_tenant() returns text
+            language sql stable security definer set search_path = pg_catalog as
+            $$ select tenant_id from {schema}.reader_tenants where role_name = session_user $$""",
+        f"revoke all on function {schema}.reader_tenant() from public",
+        f"grant execute on function {schema}.reader_tenant() to {READER_ROLE}",
+        f"grant usage on schema {schema} to {READER_ROLE}",
+        f"""create or replace view {schema}.customer_scores_latest with (security_invoker = true) as
+            select distinct on (tenant_id, customer_id) *
+            from {schema}.customer_scores
+            order by tenant_id, customer_id, as_of_date desc""",
+        f"grant select on {schema}.customer_scores_latest to {READER_ROLE}",
+    ]
+    for table in BI_TABLES:
+        statements += [
+            f"grant select on {schema}.{table} to {READER_ROLE}",
+            f"alter table {schema}.{table} enable row level security",
+            f"drop policy if exists tenant_isolation on {schema}.{table}",
+            f"""create policy tenant_isolation on {schema}.{table} for select to {READER_ROLE}
+                using (tenant_id = {tenant_of_session})""",
+        ]
+    return statements
+
+
+def reader_role_name(tenant_id: str) -> str:
+    """A valid, stable identifier per tenant: readable prefix + hash (ids may hold anything)."""
+    readable = re.sub(r"[^a-z0-9]+", "_", tenant_id.lower()).strip("_")[:30]
+    return f"crm_reader_{readable}_{hashlib.sha256(tenant_id.encode()).hexdigest()[:8]}"
+
+
+def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> str:
+    """Creates (or updates) the tenant's login role; returns its name."""
+    apply_ddl(engine, reader_ddl(schema))
+    role = reader_role_name(tenant_id)
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute("select 1 from pg_roles where rolname = %s", (role,))
+            verb = "alter" if cursor.fetchone() else "create"
+            cursor.execute(
+                sql.SQL(verb + " role {} login password {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+            cursor.execute(
+                sql.SQL("grant {} to {}").format(sql.Identifier(READER_ROLE), sql.Identifier(role))
+            )
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"insert into {schema}.reader_tenants (role_name, tenant_id) values (:role, :tenant) "
+                "on conflict (role_name) do update set tenant_id = excluded.tenant_id"
+            ),
+            {"role": role, "tenant": tenant_id},
+        )
+    return role

@@ -1,0 +1,100 @@
+"""BI readers over real connections: own tenant's rows only, nothing without a tenant, no writes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
+
+from crm_scoring import operations
+from crm_scoring.warehouse.access import READER_ROLE, grant_reader, reader_ddl
+from crm_scoring.warehouse.schema import apply_ddl
+from tests.integration import dataset
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def readers(instance, engine, settings, load_sources, database_url, tmp_path):
+    load_sources(dataset.SOURCES)
+    registered = operations.sync_tenants(instance, engine, settings)
+    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
+    assert outcome.success
+    roles = {
+        tenant: grant_reader(engine, settings.analytics_schema, tenant, "pw-" + tenant)
+        for tenant in ("acme", "globex")
+    }
+    apply_ddl(engine, reader_ddl(settings.analytics_schema))  # idempotent: a second time is harmless
+    with engine.begin() as connection:  # a reader login with no tenant of its own
+        connection.execute(
+            text(
+                "do $$ begin if not exists (select from pg_roles where rolname = 'crm_reader_no_tenant') "
+                "then create role crm_reader_no_tenant login password 'x'; end if; end $$"
+            )
+        )
+        connection.execute(text(f"grant {READER_ROLE} to crm_reader_no_tenant"))
+
+    def connect(role: str, password: str):
+        url = make_url(database_url).set(username=role, password=password)
+        return create_engine(url).connect()
+
+    return roles, connect
+
+
+def _count(connection, relation: str) -> int:
+    return connection.execute(text(f"select count(*) from {relation}")).scalar_one()
+
+
+def test_a_tenant_role_sees_exactly_its_rows(readers, settings) -> None:
+    roles, connect = readers
+    out = settings.analytics_schema
+    with connect(roles["acme"], "pw-acme") as acme:
+        assert _count(acme, f"{out}.customer_scores") == 6  # c1 c2 c3 c6 c7 c8
+        assert set(acme.execute(text(f"select distinct tenant_id from {out}.customer_scores")).scalars()) == {
+            "acme"
+        }
+        assert _count(acme, f"{out}.customer_scores_latest") == 6
+        assert _count(acme, f"{out}.churn_alerts") == 1
+        overview = acme.execute(
+            text(f"select critical, high, medium, low, total from {out}.churn_risk_overview")
+        )
+        assert [tuple(row) for row in overview] == [tuple(dataset.EXPECTED_OVERVIEW["acme"].values())]
+        # SET cannot widen a tenant role's view
+        acme.execute(text("set app.tenant_id = 'globex'"))
+        assert set(acme.execute(text(f"select distinct tenant_id from {out}.customer_scores")).scalars()) == {
+            "acme"
+        }
+    with connect(roles["globex"], "pw-globex") as globex:
+        assert _count(globex, f"{out}.customer_scores") == 1
+
+
+def test_no_tenant_means_no_rows_and_set_tenant_scopes_the_shared_role(readers, settings) -> None:
+    _, connect = readers
+    out = settings.analytics_schema
+    with connect("crm_reader_no_tenant", "x") as anonymous:
+        assert _count(anonymous, f"{out}.customer_scores") == 0
+        assert _count(anonymous, f"{out}.engagement_distribution") == 0
+        anonymous.execute(text("set app.tenant_id = 'globex'"))
+        assert _count(anonymous, f"{out}.customer_scores") == 1
+
+
+REFUSED = [
+    "insert into {out}.churn_alerts values ('x', '2026-03-15', 'acme', 'c9', 99, 1, now(), 'r')",
+    "update {out}.customer_scores set churn_risk_score = 0",
+    "delete from {out}.customer_scores",
+    "select * from {src}.customer_profiles",
+    "select * from {out}.customer_features",
+    "select * from {out}.reader_tenants",
+    "select * from {out}.api_tokens",
+]
+
+
+def test_writes_and_other_relations_are_refused(readers, settings) -> None:
+    roles, connect = readers
+    for statement in REFUSED:
+        with (
+            connect(roles["acme"], "pw-acme") as acme,
+            pytest.raises(ProgrammingError, match="permission denied"),
+        ):
+            acme.execute(text(statement.format(out=settings.analytics_schema, src=settings.source_schema)))
