@@ -16,6 +16,7 @@ from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
 from crm_scoring.defs.trends import score_trends
+from crm_scoring.defs.writeback import profile_writeback
 
 defs = dg.Definitions(
     assets=[
@@ -27,6 +28,7 @@ defs = dg.Definitions(
         engagement_distribution,
         churn_risk_overview,
         score_trends,
+        profile_writeback,
     ],
     jobs=[scoring_job],
     schedules=[daily_scoring],

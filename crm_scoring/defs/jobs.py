@@ -11,6 +11,7 @@ from crm_scoring.defs.distributions import churn_risk_overview, engagement_distr
 from crm_scoring.defs.partitions import scoring_key
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.defs.trends import score_trends
+from crm_scoring.defs.writeback import profile_writeback
 
 SCORING_JOB_NAME = "scoring_job"
 # Dagster's documented run tags for a partition range (the UI's backfill sets the same ones).
@@ -27,6 +28,7 @@ scoring_job = dg.define_asset_job(
         engagement_distribution,
         churn_risk_overview,
         score_trends,
+        profile_writeback,
     ),
     # The steps run strictly one after another; one process spares a Python start-up per step.
     executor_def=dg.in_process_executor,

@@ -35,6 +35,11 @@ def source_ddl(schema: str) -> list[str]:
             push_opt_in boolean,
             whatsapp_opt_in boolean,
             last_email_open_at timestamptz,
+            -- written back by the optional profile_writeback asset (CRM_SCORING_WRITEBACK=1)
+            engagement_score integer,
+            engagement_score_at timestamptz,
+            churn_risk_score integer,
+            churn_risk_score_at timestamptz,
             created_at timestamptz not null default now(),
             updated_at timestamptz not null default now()
         )""",
