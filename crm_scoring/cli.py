@@ -106,9 +106,7 @@ def _demo(args: argparse.Namespace) -> int:
         )
     from crm_scoring import synthetic
 
-    settings = load_settings()
-    engine = operations.warehouse_engine(configure_environment())
-    operations.init_db(engine, settings)
+    settings, engine = _ready_database()
     today = operations.today_in(settings)
     print("Generating demo data (4 tenants, 1,200 customers, a year of history)…")
     counts = synthetic.generate(
@@ -126,12 +124,19 @@ def _demo(args: argparse.Namespace) -> int:
     return _score_and_report(engine, settings, today - timedelta(days=1), None)
 
 
+def _ready_database() -> tuple[Settings, Engine]:
+    """Settings, and an engine on a database whose tables exist (the embedded one by default)."""
+    settings = load_settings()
+    engine = operations.warehouse_engine(configure_environment())
+    operations.init_db(engine, settings)
+    return settings, engine
+
+
 def _day_command(args: argparse.Namespace) -> tuple[Settings, date, Engine]:
     """What every --date command starts with: a valid day and a ready database."""
     settings = load_settings()
-    day = operations.parse_day(args.date, settings, operations.today_in(settings))
-    engine = operations.warehouse_engine(configure_environment())
-    operations.init_db(engine, settings)
+    day = operations.parse_day(args.date, settings, operations.today_in(settings))  # before any DB
+    _, engine = _ready_database()
     return settings, day, engine
 
 
@@ -215,9 +220,7 @@ def _print_summary(summary: dict, day) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from crm_scoring import synthetic
 
-    settings = load_settings()
-    engine = operations.warehouse_engine(configure_environment())
-    operations.init_db(engine, settings)
+    settings, engine = _ready_database()
     counts = synthetic.generate(
         engine,
         settings.source_schema,
@@ -252,9 +255,7 @@ def _size(args: argparse.Namespace):
 def _bench(args: argparse.Namespace) -> int:
     from crm_scoring import bench, synthetic
 
-    settings = load_settings()
-    engine = operations.warehouse_engine(configure_environment())
-    operations.init_db(engine, settings)
+    settings, engine = _ready_database()
     if not args.reuse_data:
         size = _size(args)
         print(f"Generating {args.size}: {size}")
@@ -273,9 +274,7 @@ def _create_token(args: argparse.Namespace) -> int:
     from crm_scoring.api import create_token
     from crm_scoring.warehouse.tenants import distinct_tenant_ids
 
-    settings = load_settings()
-    engine = operations.warehouse_engine(configure_environment())
-    operations.init_db(engine, settings)
+    settings, engine = _ready_database()
     if args.tenant not in distinct_tenant_ids(engine, settings.source_schema):
         raise operations.UsageError(f"Unknown tenant {args.tenant!r}: it has no customer profiles.")
     print(create_token(engine, settings.analytics_schema, args.tenant))
@@ -288,9 +287,7 @@ def _grant_reader(args: argparse.Namespace) -> int:
 
     from crm_scoring.warehouse.access import grant_reader
 
-    settings = load_settings()
-    engine = operations.warehouse_engine(configure_environment())
-    operations.init_db(engine, settings)
+    settings, engine = _ready_database()
     password = secrets.token_urlsafe(24)
     role = grant_reader(engine, settings.analytics_schema, args.tenant, password)
     print(f"role: {role}\npassword: {password}")
@@ -303,9 +300,7 @@ def _api(args: argparse.Namespace) -> int:
 
     from crm_scoring.api import create_app
 
-    settings = load_settings()
-    engine = operations.warehouse_engine(configure_environment())
-    operations.init_db(engine, settings)
+    settings, engine = _ready_database()
     print(f"Analytics API on http://127.0.0.1:{args.port} (OpenAPI at /openapi.json)")
     uvicorn.run(create_app(engine, settings.analytics_schema), host="127.0.0.1", port=args.port)
     return 0

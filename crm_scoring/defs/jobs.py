@@ -18,18 +18,21 @@ SCORING_JOB_NAME = "scoring_job"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
+# Every materialisable asset of the graph, in lineage order.
+SCORING_ASSETS = [
+    crm_dbt_models,
+    customer_scores,
+    churn_alerts,
+    churn_alert_episodes,
+    engagement_distribution,
+    churn_risk_overview,
+    score_trends,
+    profile_writeback,
+]
+
 scoring_job = dg.define_asset_job(
     SCORING_JOB_NAME,
-    selection=dg.AssetSelection.assets(
-        crm_dbt_models,
-        customer_scores,
-        churn_alerts,
-        churn_alert_episodes,
-        engagement_distribution,
-        churn_risk_overview,
-        score_trends,
-        profile_writeback,
-    ),
+    selection=dg.AssetSelection.assets(*SCORING_ASSETS),
     # The steps run strictly one after another; one process spares a Python start-up per step.
     executor_def=dg.in_process_executor,
     description="dbt features, then scores, alerts and distributions, for a range of partitions.",
@@ -67,12 +70,5 @@ def contiguous_runs(registered: Sequence[str], wanted: Sequence[str]) -> list[tu
 
 
 def scoring_job_asset_keys() -> list[dg.AssetKey]:
-    """The assets whose partitions say whether a (day, tenant) was scored."""
-    return [
-        customer_scores.key,
-        churn_alerts.key,
-        churn_alert_episodes.key,
-        engagement_distribution.key,
-        churn_risk_overview.key,
-        score_trends.key,
-    ]
+    """The Python assets whose partitions say whether a (day, tenant) was scored."""
+    return [asset.key for asset in SCORING_ASSETS if asset is not crm_dbt_models]
