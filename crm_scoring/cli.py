@@ -89,8 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8000)
     api.set_defaults(handler=_api)
 
-    init_db = commands.add_parser("init-db", help="create the source contract and analytics tables")
+    init_db = commands.add_parser(
+        "init-db", help="create the source contract and analytics tables, publish the BI views"
+    )
     init_db.set_defaults(handler=_init_db)
+
+    docs = commands.add_parser("docs", help="build dbt's documentation site (columns, lineage, exposures)")
+    docs.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1")
+    docs.add_argument("--port", type=int, default=8080)
+    docs.set_defaults(handler=_docs)
 
     ui = commands.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
@@ -121,7 +128,12 @@ def _demo(args: argparse.Namespace) -> int:
         f"Loaded {counts.customer_profiles} profiles, {counts.activities} activities, "
         f"{counts.campaign_interactions} campaign interactions, {counts.customer_notes} notes."
     )
-    return _score_and_report(engine, settings, today - timedelta(days=1), None)
+    yesterday = today - timedelta(days=1)
+    evaluated = yesterday - timedelta(days=settings.churn_horizon_days)
+    print(f"First {evaluated}: the churn backtest of {yesterday} judges that day's scores.")
+    if _score_and_report(engine, settings, evaluated, None, summary=False):
+        return 1
+    return _score_and_report(engine, settings, yesterday, None)
 
 
 def _ready_database() -> tuple[Settings, Engine]:
@@ -184,7 +196,7 @@ def _rerun_failed(args: argparse.Namespace) -> int:
     return _score_and_report(engine, settings, day, failed)
 
 
-def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
+def _score_and_report(engine, settings, day, wanted: list[str] | None, *, summary: bool = True) -> int:
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
@@ -193,15 +205,20 @@ def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
         log = settings.home / "logs" / f"run-{day}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         outcomes = operations.score_day(instance, day, registered, wanted, log)
+        if not operations.bi_views_exist(engine, settings):
+            _publish_bi_views(instance, settings)
         print(f"dbt output: {log}")
     for outcome in outcomes:
         state = "succeeded" if outcome.success else "FAILED"
         print(f"run {outcome.run_id} ({outcome.first_tenant} … {outcome.last_tenant}): {state}")
+    success = all(outcome.success for outcome in outcomes)
+    if not summary:
+        return 0 if success else 1
     keys = operations.resolve_tenant_keys(registered, wanted)
     tenants = list(operations.tenant_names(engine, settings, keys).values())
     _print_summary(operations.day_summary(engine, settings, day, tenants), day)
     print("\nOpen the Dagster UI to see lineage and runs: crm-scoring ui  (http://127.0.0.1:3000)")
-    return 0 if all(outcome.success for outcome in outcomes) else 1
+    return 0 if success else 1
 
 
 def _print_summary(summary: dict, day) -> None:
@@ -215,6 +232,9 @@ def _print_summary(summary: dict, day) -> None:
         print(engagement.to_string())
         print(f"\n{summary['alert_count']} churn alert(s); the highest:")
         print(summary["alerts"].to_string(index=False) if len(summary["alerts"]) else "(none)")
+        if len(summary["backtest"]):
+            print("\nChurn backtest: how the churn scores of that earlier day ranked who churned since:")
+            print(summary["backtest"].round(3).to_string(index=False))
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -307,6 +327,8 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _init_db(args: argparse.Namespace) -> int:
+    import dagster as dg
+
     settings = load_settings()
     url = configure_environment()
     operations.init_db(operations.warehouse_engine(url), settings)
@@ -314,7 +336,29 @@ def _init_db(args: argparse.Namespace) -> int:
         f"Source tables in schema {settings.source_schema!r} and analytics tables in "
         f"{settings.analytics_schema!r} are ready at {describe(url)}."
     )
-    return 0
+    with dg.DagsterInstance.get() as instance:
+        return 0 if _publish_bi_views(instance, settings) else 1
+
+
+def _publish_bi_views(instance, settings: Settings) -> bool:
+    log = settings.home / "logs" / "publish-bi-views.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    run_id, success = operations.publish_bi_views(instance, log)
+    if success:
+        print(f"BI views published in schema {settings.bi_schema!r} (run {run_id}).")
+    else:
+        print(f"error: publishing the BI views failed (run {run_id}); dbt output in {log}", file=sys.stderr)
+    return success
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from crm_scoring.docs import build_docs, serve_docs
+
+    settings, engine = _ready_database()
+    url = engine.url.render_as_string(hide_password=False)
+    target = settings.home / "dbt-docs"
+    print(f"dbt docs: {build_docs(url, target)}")
+    return serve_docs(url, target, args.port) if args.serve else 0
 
 
 def _ui(args: argparse.Namespace) -> int:

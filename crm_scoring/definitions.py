@@ -2,13 +2,20 @@
 
 raw CRM tables -> dbt staging -> customer_features (+ data_quality_issues) -> customer_scores
 -> churn_alerts -> churn_alert_episodes (+ webhook outbox); engagement_distribution,
-churn_risk_overview, score_trends, profile_writeback. Scored daily at 02:00 for every tenant
+churn_risk_overview, score_trends, profile_writeback -> the contracted BI views (bi/*,
+published when their definition changes). Scored daily at 02:00 for every tenant
 in one run; failed runs are recorded and re-run tenant by tenant.
 """
 
 import dagster as dg
 
 from crm_scoring.defs.alert_lifecycle import deliver_churn_alerts
+from crm_scoring.defs.bi_marts import (
+    PUBLISH_JOB_NAME,
+    crm_bi_marts,
+    publish_bi_marts,
+    publish_changed_bi_marts,
+)
 from crm_scoring.defs.dbt import crm_source_specs
 from crm_scoring.defs.jobs import SCORING_ASSETS, SCORING_JOB_NAME, scoring_job
 from crm_scoring.defs.resources import build_resources
@@ -16,10 +23,10 @@ from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
 
 defs = dg.Definitions(
-    assets=[*crm_source_specs(), *SCORING_ASSETS],
-    jobs=[scoring_job],
+    assets=[*crm_source_specs(), *SCORING_ASSETS, crm_bi_marts],
+    jobs=[scoring_job, publish_bi_marts],
     schedules=[daily_scoring],
-    sensors=[register_new_tenants, isolate_failed_tenants, deliver_churn_alerts],
+    sensors=[register_new_tenants, isolate_failed_tenants, deliver_churn_alerts, publish_changed_bi_marts],
     resources=build_resources(),
 )
 
@@ -27,3 +34,7 @@ defs = dg.Definitions(
 def resolved_scoring_job() -> dg.JobDefinition:
     """Module-level entry point so `dg.reconstructable` can rebuild the job in run workers."""
     return defs.resolve_job_def(SCORING_JOB_NAME)
+
+
+def resolved_publish_job() -> dg.JobDefinition:
+    return defs.resolve_job_def(PUBLISH_JOB_NAME)

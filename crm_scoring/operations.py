@@ -6,7 +6,7 @@ Runs go through the Dagster instance (recorded, visible in the UI), never around
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -106,11 +106,11 @@ def score_day(
     output_log: Path,
 ) -> list[RunOutcome]:
     """Materializes the day for the wanted tenants (all when None): one run per contiguous stretch."""
-    from crm_scoring.defs.jobs import contiguous_runs, partition_range_tags
+    from crm_scoring.defs.jobs import contiguous_runs, partition_range_tags, scoring_run_tags
 
     outcomes = []
     for first, last in contiguous_runs(registered, resolve_tenant_keys(registered, wanted)):
-        tags = {**partition_range_tags(day.isoformat(), first, last), "crm_scoring/trigger": "cli"}
+        tags = {**partition_range_tags(day.isoformat(), first, last), **scoring_run_tags("cli", first, last)}
         run_id, success = execute_scoring_run(instance, tags, output_log)
         outcomes.append(RunOutcome(run_id, first, last, success))
     return outcomes
@@ -122,10 +122,32 @@ def execute_scoring_run(
     """Runs the scoring job in this process, recorded in the instance like any other run."""
     from crm_scoring.definitions import resolved_scoring_job
 
+    return _execute(resolved_scoring_job, instance, tags, output_log)
+
+
+def publish_bi_views(instance: dg.DagsterInstance, output_log: Path) -> tuple[str, bool]:
+    """Builds the contracted BI views through Dagster (a contract violation fails the run)."""
+    from crm_scoring.definitions import resolved_publish_job
+
+    return _execute(resolved_publish_job, instance, {"crm_scoring/trigger": "cli"}, output_log)
+
+
+def bi_views_exist(engine: Engine, settings: Settings) -> bool:
+    with engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text("select to_regclass(:view)"), {"view": f"{settings.bi_schema}.customer_scores_latest"}
+            ).scalar()
+        )
+
+
+def _execute(
+    job: Callable[[], dg.JobDefinition], instance: dg.DagsterInstance, tags: dict[str, str], output_log: Path
+) -> tuple[str, bool]:
     # dbt's progress lines go to the log file; the UI keeps them per step as well.
     with output_log.open("a") as log, contextlib.redirect_stdout(log):
         result = dg.execute_job(
-            dg.reconstructable(resolved_scoring_job),
+            dg.reconstructable(job),
             instance=instance,
             tags=tags,
             run_config=_QUIET_CONSOLE,
@@ -170,11 +192,22 @@ def day_summary(engine: Engine, settings: Settings, day: date, tenants: Sequence
             ),
             params,
         ).scalar_one()
+        backtest = pd.read_sql_query(
+            text(
+                "select tenant_id, evaluated_as_of_date as scores_of, customers, churned, churn_rate, auc, "
+                "alerted, precision_at_threshold as precision, recall_at_threshold as recall, "
+                f"top_decile_lift from {schema}.churn_backtest "
+                "where as_of_date = :day and tenant_id = any(:tenants) order by tenant_id"
+            ),
+            connection,
+            params=params,
+        )
     return {
         "overview": overview,
         "engagement": engagement,
         "alerts": alerts,
         "alert_count": alert_count,
+        "backtest": backtest,
     }
 
 

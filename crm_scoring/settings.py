@@ -42,6 +42,11 @@ def sql_identifier(value: str, setting: str) -> str:
     return value
 
 
+def bi_schema_of(analytics_schema: str) -> str:
+    """Where dbt puts the BI views: its default schema naming, target schema + "_" + "bi"."""
+    return f"{analytics_schema}_bi"
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -50,6 +55,11 @@ class Settings:
     timezone: str
     partitions_start: str
     schedule_cron: str
+    churn_horizon_days: int
+
+    @property
+    def bi_schema(self) -> str:
+        return bi_schema_of(self.analytics_schema)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -74,4 +84,12 @@ def load_settings() -> Settings:
         timezone=timezone,
         partitions_start=os.environ.get("CRM_SCORING_PARTITIONS_START", "2025-01-01"),
         schedule_cron=os.environ.get("CRM_SCORING_SCHEDULE_CRON", "0 2 * * *"),
+        churn_horizon_days=_positive_days("CRM_SCORING_CHURN_HORIZON_DAYS", "60"),
     )
+
+
+def _positive_days(setting: str, default: str) -> int:
+    value = os.environ.get(setting, default)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{setting}={value!r} is not a whole number of days (1 or more)")
+    return int(value)

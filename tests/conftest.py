@@ -107,7 +107,7 @@ def load_sources(engine: Engine, settings: Settings):
                     f"truncate {schema}.customer_profiles, {schema}.activities, "
                     f"{schema}.campaign_interactions, {schema}.customer_notes, "
                     f"{out}.customer_scores, {out}.churn_alerts, {out}.engagement_distribution, "
-                    f"{out}.churn_risk_overview"
+                    f"{out}.churn_risk_overview, {out}.churn_backtest, {out}.churn_backtest_calibration"
                 )
             )
             for dbt_table in ("customer_features", "data_quality_issues"):  # exist after a first run

@@ -1,4 +1,8 @@
-"""The dbt project as Dagster assets: raw CRM sources -> staging views -> customer_features."""
+"""The dbt project as Dagster assets: raw CRM sources -> staging views -> customer_features.
+
+The BI views (models tagged ``bi``) are built separately by defs/bi_marts.py: they read the
+Python assets' tables and are not partitioned.
+"""
 
 import json
 import shutil
@@ -18,19 +22,25 @@ from crm_scoring.settings import DBT_PROJECT_DIR
 from crm_scoring.warehouse.dbt_manifest import ensure_manifest
 
 OWNERS = PARTITIONED_ASSET["owners"]
+BI_TAG = "bi"
+# The CRM's own tables; the project's other source ("scoring") is the Python assets' output.
+CRM_SOURCE = "crm"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 ensure_manifest(dbt_project)
 
 
 class CrmDbtTranslator(DagsterDbtTranslator):
-    """Groups follow the lineage a reader expects: crm_raw -> crm_staging -> features."""
+    """Groups follow the lineage a reader expects: crm_raw -> crm_staging -> features, and at
+    the end bi_marts."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return "crm_raw"
         if "staging" in dbt_resource_props["fqn"]:
             return "crm_staging"
+        if BI_TAG in dbt_resource_props.get("tags", ()):
+            return "bi_marts"
         return "features"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
@@ -44,6 +54,7 @@ translator = CrmDbtTranslator()
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
+    exclude=f"tag:{BI_TAG}",
     partitions_def=scoring_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
@@ -67,4 +78,8 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
 def crm_source_specs() -> list[dg.AssetSpec]:
     """The raw CRM tables as observable (not materialisable) assets, described from dbt."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    return [translator.get_asset_spec(manifest, unique_id, dbt_project) for unique_id in manifest["sources"]]
+    return [
+        translator.get_asset_spec(manifest, unique_id, dbt_project)
+        for unique_id, source in manifest["sources"].items()
+        if source["source_name"] == CRM_SOURCE
+    ]

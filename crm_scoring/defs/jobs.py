@@ -6,6 +6,7 @@ import dagster as dg
 
 from crm_scoring.defs.alert_lifecycle import churn_alert_episodes
 from crm_scoring.defs.alerts import churn_alerts
+from crm_scoring.defs.backtest import churn_backtest
 from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
 from crm_scoring.defs.partitions import scoring_key
@@ -17,6 +18,10 @@ SCORING_JOB_NAME = "scoring_job"
 # Dagster's documented run tags for a partition range (the UI's backfill sets the same ones).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# The run queue's limits in dagster.yaml (and deploy/helm/values.yaml) key on these two tags.
+SCORING_RUN_TAGS = {"crm_scoring/job": "scoring"}
+TENANT_TAG = "crm_scoring/tenant"
+TRIGGER_TAG = "crm_scoring/trigger"
 
 # Every materialisable asset of the graph, in lineage order.
 SCORING_ASSETS = [
@@ -27,6 +32,7 @@ SCORING_ASSETS = [
     engagement_distribution,
     churn_risk_overview,
     score_trends,
+    churn_backtest,
     profile_writeback,
 ]
 
@@ -35,6 +41,8 @@ scoring_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*SCORING_ASSETS),
     # The steps run strictly one after another; one process spares a Python start-up per step.
     executor_def=dg.in_process_executor,
+    # On the job, so every run of it carries them: schedule, sensors, CLI and the UI's launches.
+    run_tags=SCORING_RUN_TAGS,
     description="dbt features, then scores, alerts and distributions, for a range of partitions.",
 )
 
@@ -45,6 +53,15 @@ def partition_range_tags(day: str, first_tenant: str, last_tenant: str) -> dict[
         RANGE_START_TAG: str(scoring_key(day, first_tenant)),
         RANGE_END_TAG: str(scoring_key(day, last_tenant)),
     }
+
+
+def scoring_run_tags(trigger: str, first_tenant: str, last_tenant: str) -> dict[str, str]:
+    """Who asked for a run and, when it covers ONE tenant (partition key), which one: the queue
+    runs at most one run per tenant at a time. A run over several tenants has no tenant tag."""
+    tags = {TRIGGER_TAG: trigger}
+    if first_tenant == last_tenant:
+        tags[TENANT_TAG] = first_tenant
+    return tags
 
 
 def contiguous_runs(registered: Sequence[str], wanted: Sequence[str]) -> list[tuple[str, str]]:

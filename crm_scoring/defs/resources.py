@@ -125,8 +125,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 @contextmanager
-def dbt_environment(database_url: str, scope_id: str) -> Iterator[None]:
-    """The variables the dbt subprocess reads: connection and the scope to build.
+def dbt_environment(database_url: str, scope_id: str = "") -> Iterator[None]:
+    """The variables the dbt subprocess reads: connection and the scope to build (none for the
+    BI views, which are not partitioned).
 
     dagster-dbt hands ``os.environ`` to the subprocess; the previous values are restored.
     """

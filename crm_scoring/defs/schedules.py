@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from crm_scoring.defs.jobs import partition_range_tags, scoring_job
+from crm_scoring.defs.jobs import partition_range_tags, scoring_job, scoring_run_tags
 from crm_scoring.defs.partitions import tenant_partitions
 from crm_scoring.settings import load_settings
 
@@ -18,7 +18,7 @@ def daily_run_request(day: str, tenants: list[str]) -> dg.RunRequest | dg.SkipRe
         run_key=f"daily-{day}",
         tags={
             **partition_range_tags(day, tenants[0], tenants[-1]),
-            "crm_scoring/trigger": "schedule",
+            **scoring_run_tags("schedule", tenants[0], tenants[-1]),
         },
     )
 

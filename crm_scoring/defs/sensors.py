@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import dagster as dg
 from sqlalchemy import text
 
-from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, scoring_job
-from crm_scoring.defs.partitions import scoring_partitions, tenant_partitions
+from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, scoring_job, scoring_run_tags
+from crm_scoring.defs.partitions import TENANT_DIMENSION, scoring_partitions, tenant_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.notify import post_json
 from crm_scoring.scope import split_new_tenants
@@ -57,14 +57,17 @@ def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRe
     isolated or covered a single partition, so retries are bounded and never loop."""
     if run.tags.get(ISOLATES_TAG) or len(keys) < 2:
         return []
-    return [
-        dg.RunRequest(
-            run_key=f"isolate:{run.run_id}:{key}",
-            partition_key=key,
-            tags={ISOLATES_TAG: run.run_id, "crm_scoring/trigger": "isolation"},
+    requests = []
+    for key in keys:
+        tenant = scoring_partitions.get_partition_key_from_str(key).keys_by_dimension[TENANT_DIMENSION]
+        requests.append(
+            dg.RunRequest(
+                run_key=f"isolate:{run.run_id}:{key}",
+                partition_key=key,
+                tags={ISOLATES_TAG: run.run_id, **scoring_run_tags("isolation", tenant, tenant)},
+            )
         )
-        for key in keys
-    ]
+    return requests
 
 
 @dg.run_failure_sensor(

@@ -1,11 +1,15 @@
 """Read-only, tenant-isolated access for BI tools: a reader role and row-level security.
 
-`crm_scoring_reader` may read only the BI tables (and a `customer_scores_latest` view), and
-row-level security shows it only the rows of one tenant: the tenant of a per-tenant login
-role (`crm-scoring grant-reader`), or, for a trusted middle tier on the shared role, the
+`crm_scoring_reader` may read only the contracted BI views (schema `<analytics>_bi`, built by
+dbt), and row-level security shows it only the rows of one tenant: the tenant of a per-tenant
+login role (`crm-scoring grant-reader`), or, for a trusted middle tier on the shared role, the
 tenant in `SET app.tenant_id`. A session with neither sees no rows. A per-tenant role cannot
 widen its view with SET: its own tenant takes precedence. Tenant ids are only ever bound
 parameters; role names are derived and validated identifiers.
+
+The policies sit on the tables beneath the views; the views are `security_invoker`, so the
+policies see the reader. The reader holds SELECT on those tables (a security_invoker view needs
+it) but no USAGE on their schema, so it cannot name them: only the views are reachable.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import re
 from psycopg2 import sql
 from sqlalchemy import Engine, text
 
+from crm_scoring.settings import bi_schema_of
 from crm_scoring.warehouse.schema import apply_ddl
 
 READER_ROLE = "crm_scoring_reader"
+# The Python assets' tables beneath the BI views.
 BI_TABLES = (
     "customer_scores",
     "churn_alerts",
@@ -30,6 +36,7 @@ BI_TABLES = (
 
 
 def reader_ddl(schema: str) -> list[str]:
+    bi = bi_schema_of(schema)
     tenant_of_session = (
         f"coalesce({schema}.reader_tenant(), nullif(current_setting('app.tenant_id', true), ''))"
     )
@@ -51,12 +58,14 @@ def reader_ddl(schema: str) -> list[str]:
             $$ select tenant_id from {schema}.reader_tenants where role_name = session_user $$""",
         f"revoke all on function {schema}.reader_tenant() from public",
         f"grant execute on function {schema}.reader_tenant() to {READER_ROLE}",
-        f"grant usage on schema {schema} to {READER_ROLE}",
-        f"""create or replace view {schema}.customer_scores_latest with (security_invoker = true) as
-            select distinct on (tenant_id, customer_id) *
-            from {schema}.customer_scores
-            order by tenant_id, customer_id, as_of_date desc""",
-        f"grant select on {schema}.customer_scores_latest to {READER_ROLE}",
+        # Before the BI views existed the reader read these tables directly.
+        f"revoke usage on schema {schema} from {READER_ROLE}",
+        f"drop view if exists {schema}.customer_scores_latest",
+        f"create schema if not exists {bi}",
+        f"grant usage on schema {bi} to {READER_ROLE}",
+        f"grant select on all tables in schema {bi} to {READER_ROLE}",
+        # dbt replaces a view by a new one on every build: new views must inherit the grant.
+        f"alter default privileges in schema {bi} grant select on tables to {READER_ROLE}",
     ]
     for table in BI_TABLES:
         statements += [

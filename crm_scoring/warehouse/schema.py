@@ -231,6 +231,40 @@ def analytics_ddl(schema: str) -> list[str]:
             total integer not null,
             primary key (as_of_date, tenant_id)
         )""",
+        # Churn backtest: as_of_date is the day whose end closed the outcome window, the
+        # partition that writes the row; evaluated_as_of_date = as_of_date - horizon_days.
+        f"""create table if not exists {schema}.churn_backtest (
+            as_of_date date not null,
+            tenant_id text not null,
+            evaluated_as_of_date date not null,
+            horizon_days smallint not null,
+            customers integer not null,
+            churned integer not null,
+            churn_rate double precision,
+            auc double precision,
+            alert_threshold smallint not null,
+            alerted integer not null,
+            precision_at_threshold double precision,
+            recall_at_threshold double precision,
+            top_decile_lift double precision,
+            computed_at timestamptz not null,
+            run_id text not null,
+            primary key (as_of_date, tenant_id)
+        )""",
+        f"""create table if not exists {schema}.churn_backtest_calibration (
+            as_of_date date not null,
+            tenant_id text not null,
+            evaluated_as_of_date date not null,
+            band_order smallint not null,
+            band text not null,
+            min_score smallint not null,
+            max_score smallint not null,
+            customers integer not null,
+            churned integer not null,
+            churn_rate double precision,
+            mean_score double precision,
+            primary key (as_of_date, tenant_id, band)
+        )""",
     ]
 
 

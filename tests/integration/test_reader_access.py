@@ -21,11 +21,14 @@ def readers(instance, engine, settings, load_sources, database_url, tmp_path):
     registered = operations.sync_tenants(instance, engine, settings)
     [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
     assert outcome.success
+    assert operations.publish_bi_views(instance, tmp_path / "publish.log")[1]
     roles = {
         tenant: grant_reader(engine, settings.analytics_schema, tenant, "pw-" + tenant)
         for tenant in ("acme", "globex")
     }
     apply_ddl(engine, reader_ddl(settings.analytics_schema))  # idempotent: a second time is harmless
+    # dbt replaces the views on every publish: the readers' grant must carry over to the new ones
+    assert operations.publish_bi_views(instance, tmp_path / "publish.log")[1]
     with engine.begin() as connection:  # a reader login with no tenant of its own
         connection.execute(
             text(
@@ -48,7 +51,7 @@ def _count(connection, relation: str) -> int:
 
 def test_a_tenant_role_sees_exactly_its_rows(readers, settings) -> None:
     roles, connect = readers
-    out = settings.analytics_schema
+    out = settings.bi_schema
     with connect(roles["acme"], "pw-acme") as acme:
         assert _count(acme, f"{out}.customer_scores") == 6  # c1 c2 c3 c6 c7 c8
         assert set(acme.execute(text(f"select distinct tenant_id from {out}.customer_scores")).scalars()) == {
@@ -71,7 +74,7 @@ def test_a_tenant_role_sees_exactly_its_rows(readers, settings) -> None:
 
 def test_no_tenant_means_no_rows_and_set_tenant_scopes_the_shared_role(readers, settings) -> None:
     _, connect = readers
-    out = settings.analytics_schema
+    out = settings.bi_schema
     with connect("crm_reader_no_tenant", "x") as anonymous:
         assert _count(anonymous, f"{out}.customer_scores") == 0
         assert _count(anonymous, f"{out}.engagement_distribution") == 0
@@ -80,10 +83,13 @@ def test_no_tenant_means_no_rows_and_set_tenant_scopes_the_shared_role(readers, 
 
 
 REFUSED = [
-    "insert into {out}.churn_alerts values ('x', '2026-03-15', 'acme', 'c9', 99, 1, now(), 'r')",
-    "update {out}.customer_scores set churn_risk_score = 0",
-    "delete from {out}.customer_scores",
+    "insert into {bi}.churn_alerts values ('x', '2026-03-15', 'acme', 'c9', 99, 1, now())",
+    "update {bi}.customer_scores set churn_risk_score = 0",
+    "delete from {bi}.customer_scores",
     "select * from {src}.customer_profiles",
+    # the tables beneath the views: readable only through them
+    "select * from {out}.customer_scores",
+    "select * from {out}.churn_risk_overview",
     "select * from {out}.customer_features",
     "select * from {out}.reader_tenants",
     "select * from {out}.api_tokens",
@@ -92,9 +98,10 @@ REFUSED = [
 
 def test_writes_and_other_relations_are_refused(readers, settings) -> None:
     roles, connect = readers
+    names = {"bi": settings.bi_schema, "out": settings.analytics_schema, "src": settings.source_schema}
     for statement in REFUSED:
         with (
             connect(roles["acme"], "pw-acme") as acme,
             pytest.raises(ProgrammingError, match="permission denied"),
         ):
-            acme.execute(text(statement.format(out=settings.analytics_schema, src=settings.source_schema)))
+            acme.execute(text(statement.format(**names)))

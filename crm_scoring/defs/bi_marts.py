@@ -1,0 +1,64 @@
+"""The relations BI tools read: contracted dbt views over the Python assets' tables.
+
+They are not partitioned: a view shows every partition the moment its rows are replaced, so
+they are (re)built only when their definition changes — on a deploy, by `crm-scoring init-db`,
+or by the sensor below — never in the daily run.
+"""
+
+import hashlib
+import json
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from crm_scoring.defs.dbt import BI_TAG, dbt_project, translator
+from crm_scoring.defs.resources import WarehouseResource, dbt_environment
+from crm_scoring.settings import load_settings
+from crm_scoring.warehouse.schema import analytics_ddl
+
+PUBLISH_JOB_NAME = "publish_bi_marts"
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=f"tag:{BI_TAG}",
+    name="crm_bi_marts",
+)
+def crm_bi_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Builds the BI views; a contract violation (a column renamed or retyped) fails the build."""
+    with (
+        warehouse.advisory_lock("dbt-bi-build", context.log.info),
+        dbt_environment(warehouse.database_url),
+    ):
+        yield from dbt.cli(["build"], context=context).stream()
+
+
+publish_bi_marts = dg.define_asset_job(
+    PUBLISH_JOB_NAME,
+    selection=dg.AssetSelection.assets(crm_bi_marts),
+    description="(Re)builds the contracted BI views; needed only when their definition changes.",
+)
+
+
+def bi_marts_version() -> str:
+    """Changes whenever a BI model's SQL or the tables beneath them change."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    checksums = sorted(
+        node["checksum"]["checksum"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and BI_TAG in node["tags"]
+    )
+    beneath = analytics_ddl(load_settings().analytics_schema)
+    return hashlib.sha256(json.dumps([checksums, beneath]).encode()).hexdigest()[:16]
+
+
+@dg.sensor(
+    job=publish_bi_marts,
+    minimum_interval_seconds=600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Publishes the BI views once per new definition (a run key per version).",
+)
+def publish_changed_bi_marts() -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"bi-marts-{bi_marts_version()}")

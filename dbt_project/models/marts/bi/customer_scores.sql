@@ -1,0 +1,21 @@
+select
+    as_of_date::date as as_of_date,
+    tenant_id::text as tenant_id,
+    customer_id::text as customer_id,
+    status::text as status,
+    engagement_score::smallint as engagement_score,
+    churn_risk_score::smallint as churn_risk_score,
+    recency_score::smallint as recency_score,
+    frequency_score::smallint as frequency_score,
+    monetary_score::smallint as monetary_score,
+    breadth_score::smallint as breadth_score,
+    depth_score::smallint as depth_score,
+    activity_decline_risk::smallint as activity_decline_risk,
+    payment_risk::smallint as payment_risk,
+    engagement_drop_risk::smallint as engagement_drop_risk,
+    tier_downgrade_risk::smallint as tier_downgrade_risk,
+    complaint_risk::smallint as complaint_risk,
+    top_reasons::text as top_reasons,
+    as_of::timestamptz as as_of,
+    scored_at::timestamptz as scored_at
+from {{ source('scoring', 'customer_scores') }}

@@ -1,0 +1,193 @@
+"""The churn backtest on real PostgreSQL and real Dagster runs: the scores of dataset.DAY (worked
+out by hand in dataset.py) judged against what the customers did in the 60 days after it.
+
+E = dataset.DAY = 2026-03-15, scored as of 2026-03-16 00:00 UTC (window start, included).
+D = E + 60 = 2026-05-14, whose end 2026-05-15 00:00 UTC closes the window (excluded).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from crm_scoring import operations
+from tests.integration import dataset
+from tests.integration.dataset import activity, profile
+
+pytestmark = pytest.mark.integration
+
+EVALUATED = dataset.DAY
+WINDOW_START = dataset.AS_OF
+DAY = date(2026, 5, 14)
+WINDOW_END = datetime(2026, 5, 15, tzinfo=dataset.AS_OF.tzinfo)
+LONG_AGO = datetime(2025, 6, 1, tzinfo=dataset.AS_OF.tzinfo)
+
+
+def after(days: float) -> datetime:
+    return WINDOW_START + timedelta(days=days)
+
+
+SOURCES = {
+    **dataset.SOURCES,
+    "customer_profiles": [
+        *({**row, "created_at": LONG_AGO} for row in dataset.PROFILES),
+        # No activity, payment, tier change, complaint or email open ever: like c3, churn risk
+        # 100 * 0.35 + 50 * 0.20 = 45.
+        profile("c9", "acme", created_at=LONG_AGO),
+        profile("c10", "acme", created_at=LONG_AGO),
+        profile("c11", "acme", created_at=WINDOW_START),  # scored on E, but did not exist yet
+    ],
+    "activities": [
+        *dataset.ACTIVITIES,  # c1 also has a PURCHASE one hour into the window there
+        activity("c1", "LOGIN", after(10)),
+        activity("c6", "LOGIN", after(1)),
+        activity("c7", "LOGIN", WINDOW_END),  # the window is closed by then: c7 did nothing in it
+        activity("c8", "LOGIN", after(5)),
+        activity("c9", "LOGIN", WINDOW_START),  # the first instant of the window counts
+        activity("c10", "LOGIN", after(2)),
+        activity("g1", "LOGIN", after(3), tenant="globex"),
+    ],
+}
+# What happened to the profiles after E was scored (profiles keep only their current state):
+# c1 set INACTIVE inside the window, c8 only when it had closed, c10 deleted inside it.
+LATER_PROFILE_CHANGES = [
+    {"id": "c1", "status": "INACTIVE", "updated_at": after(20), "deleted_at": None},
+    {"id": "c8", "status": "INACTIVE", "updated_at": WINDOW_END, "deleted_at": None},
+    {"id": "c10", "status": "ACTIVE", "updated_at": after(30), "deleted_at": after(30)},
+]
+
+# Evaluated: acme's ACTIVE customers scored on E (c3 was INACTIVE, c4 MERGED and c5 deleted are
+# not, c11 did not exist at as_of), and globex's g1.
+#   c1 41 churned (INACTIVE in the window, despite its activity)   c2 91 churned (no activity)
+#   c6  0 stayed   c7 10 churned (its only activity is at the window's end)
+#   c8 18 stayed (INACTIVE after the window)   c9 45 stayed (activity at the window's start)
+#   c10 45 churned (deleted in the window, despite its activity)   g1 0 stayed
+# acme: 7 customers, 4 churned. AUC: churners 41, 91, 10, 45 against stayers 0, 18, 45:
+#   41 beats 0, 18 (2); 91 beats all (3); 10 beats 0 (1); 45 beats 0, 18, ties 45 (2.5)
+#   -> 8.5 / 12. Alerted (>= 80): c2 only, a churner: precision 1/1, recall 1/4.
+#   Top decile: 0.7 places, all at the unique top score 91 (churned): rate 1, overall 4/7,
+#   lift 1 / (4/7) = 1.75.
+EXPECTED_ACME = {
+    "evaluated_as_of_date": EVALUATED,
+    "horizon_days": 60,
+    "customers": 7,
+    "churned": 4,
+    "churn_rate": pytest.approx(4 / 7),
+    "auc": pytest.approx(8.5 / 12),
+    "alert_threshold": 80,
+    "alerted": 1,
+    "precision_at_threshold": 1.0,
+    "recall_at_threshold": 0.25,
+    "top_decile_lift": pytest.approx(1.75),
+}
+# Calibration, acme: low (0-29) c6 0, c7 10 C, c8 18 -> 3, 1, mean 28/3; medium (30-59) c1 41 C,
+# c9 45, c10 45 C -> 3, 2, mean 131/3; high (60-79) nobody; critical (80-100) c2 91 C -> 1, 1.
+EXPECTED_ACME_BANDS = {
+    "band": ["low", "medium", "high", "critical"],
+    "min_score": [0, 30, 60, 80],
+    "max_score": [29, 59, 79, 100],
+    "customers": [3, 3, 0, 1],
+    "churned": [1, 2, 0, 1],
+    "churn_rate": [pytest.approx(1 / 3), pytest.approx(2 / 3), None, 1.0],
+    "mean_score": [pytest.approx(28 / 3), pytest.approx(131 / 3), None, 91.0],
+}
+
+
+@pytest.fixture
+def backtested(instance, engine, settings, load_sources, tmp_path, monkeypatch) -> list[str]:
+    monkeypatch.delenv("CRM_SCORING_CHURN_HORIZON_DAYS", raising=False)
+    load_sources(SOURCES)
+    registered = operations.sync_tenants(instance, engine, settings)
+    [scored] = operations.score_day(instance, EVALUATED, registered, None, tmp_path / "run.log")
+    assert scored.success
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"update {settings.source_schema}.customer_profiles set status = :status, "
+                "updated_at = :updated_at, deleted_at = :deleted_at where id = :id"
+            ),
+            LATER_PROFILE_CHANGES,
+        )
+    [backtest] = operations.score_day(instance, DAY, registered, None, tmp_path / "run.log")
+    assert backtest.success
+    return registered
+
+
+def _rows(engine, settings, table: str, day: date) -> pd.DataFrame:
+    with engine.connect() as connection:
+        return pd.read_sql_query(
+            text(
+                f"select * from {settings.analytics_schema}.{table} where as_of_date = :day "
+                "order by tenant_id, " + ("band_order" if table.endswith("calibration") else "as_of_date")
+            ),
+            connection,
+            params={"day": day},
+        )
+
+
+def _nulls_as_none(records: list[dict]) -> list[dict]:
+    return [{key: None if pd.isna(value) else value for key, value in row.items()} for row in records]
+
+
+def test_backtest_figures_in_tables_and_dagster_metadata(backtested, instance, engine, settings) -> None:
+    figures = _nulls_as_none(_rows(engine, settings, "churn_backtest", DAY).to_dict("records"))
+    assert [row["tenant_id"] for row in figures] == ["acme", "globex"]
+    acme, globex = figures
+    assert {key: acme[key] for key in EXPECTED_ACME} == EXPECTED_ACME
+    # globex: g1 (0) stayed: one class only, nobody alerted, no churner -> all undefined.
+    assert (globex["customers"], globex["churned"], globex["churn_rate"], globex["alerted"]) == (1, 0, 0, 0)
+    assert globex["auc"] is None and globex["top_decile_lift"] is None
+    assert globex["precision_at_threshold"] is None and globex["recall_at_threshold"] is None
+
+    bands = _rows(engine, settings, "churn_backtest_calibration", DAY)
+    acme_bands = _nulls_as_none(bands[bands["tenant_id"] == "acme"].to_dict("records"))
+    assert {key: [row[key] for row in acme_bands] for key in EXPECTED_ACME_BANDS} == EXPECTED_ACME_BANDS
+    assert set(bands["evaluated_as_of_date"]) == {EVALUATED}
+    globex_bands = bands[bands["tenant_id"] == "globex"].set_index("band")
+    assert globex_bands["customers"].to_dict() == {"low": 1, "medium": 0, "high": 0, "critical": 0}
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("churn_backtest"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["tenants_evaluated"].value == 2
+    assert metadata["customers_evaluated"].value == 8  # 7 acme + 1 globex
+    assert "| 2026-03-15 | acme | 7 | 4 | 57.1% | 0.708 | 1 | 100.0% | 25.0% | 1.75x |" in (
+        metadata["figures"].value
+    )
+    # critical band: 1 of 1 churned -> a full 20-block bar; low: 1/3 -> 6.67 blocks = 6 and 5/8
+    assert "| critical | 80-100 | 1 | 91.0 | 1 | 100.0% | " + "█" * 20 + " |" in metadata["calibration"].value
+    assert "| low | 0-29 | 3 | 9.3 | 1 | 33.3% | ██████▋ |" in metadata["calibration"].value
+    # the top 10% of acme (0.7 customers) holds 0.7 of its 4 churners: 17.5%, lift 1.75
+    assert "| 10% | 0.7 | 0.7 | 17.5% |" in metadata["lift_curve"].value
+    assert "not_evaluated" not in metadata
+
+
+def test_rerun_replaces_and_a_day_without_scores_records_nothing(
+    backtested, instance, engine, settings, tmp_path
+) -> None:
+    before = _rows(engine, settings, "churn_backtest", DAY)
+    [rerun] = operations.score_day(instance, DAY, backtested, None, tmp_path / "rerun.log")
+    assert rerun.success
+    after_rerun = _rows(engine, settings, "churn_backtest", DAY)
+    assert len(after_rerun) == 2 and len(_rows(engine, settings, "churn_backtest_calibration", DAY)) == 8
+    assert set(after_rerun["run_id"]) == {rerun.run_id} != set(before["run_id"])
+    assert after_rerun["auc"].tolist()[0] == pytest.approx(8.5 / 12)
+
+    # D + 1 would evaluate 2026-03-16, which nobody scored.
+    next_day = DAY + timedelta(days=1)
+    [run] = operations.score_day(instance, next_day, backtested, None, tmp_path / "run.log")
+    assert run.success
+    assert _rows(engine, settings, "churn_backtest", next_day).empty
+    assert _rows(engine, settings, "churn_backtest_calibration", next_day).empty
+    metadata = instance.get_latest_materialization_event(
+        dg.AssetKey("churn_backtest")
+    ).asset_materialization.metadata
+    assert metadata["tenants_evaluated"].value == 0
+    assert metadata["not_evaluated"].value == (
+        "no ACTIVE customer scored on the evaluated day, nothing recorded: "
+        "acme (2026-03-16), globex (2026-03-16)"
+    )
+    assert metadata["figures"].value == "No customer to evaluate."
