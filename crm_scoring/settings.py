@@ -24,6 +24,7 @@ DBT_EXECUTABLE = (
 
 DATABASE_URL_ENV = "CRM_SCORING_DATABASE_URL"
 DAGSTER_STORAGE_URL_ENV = "CRM_SCORING_DAGSTER_STORAGE_URL"
+CHURN_HORIZON_ENV = "CRM_SCORING_CHURN_HORIZON_DAYS"
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -84,7 +85,7 @@ def load_settings() -> Settings:
         timezone=timezone,
         partitions_start=os.environ.get("CRM_SCORING_PARTITIONS_START", "2025-01-01"),
         schedule_cron=os.environ.get("CRM_SCORING_SCHEDULE_CRON", "0 2 * * *"),
-        churn_horizon_days=_positive_days("CRM_SCORING_CHURN_HORIZON_DAYS", "60"),
+        churn_horizon_days=_positive_days(CHURN_HORIZON_ENV, "60"),
     )
 
 

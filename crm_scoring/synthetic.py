@@ -36,6 +36,7 @@ ACTIVITY_WEIGHTS = np.array([0.40, 0.22, 0.12, 0.10, 0.04, 0.08, 0.025, 0.015])
 STATUSES = np.array(["ACTIVE", "INACTIVE", "MERGED", "PROSPECT"])
 STATUS_WEIGHTS = np.array([0.86, 0.09, 0.03, 0.02])
 CHUNK_ROWS = 500_000
+DECAY_DAYS = 120
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,12 @@ def _customers(rng: np.random.Generator, size: Size, start_s: float, end_s: floa
     joined_s = rng.uniform(start_s - 365 * 86_400, end_s - 5 * 86_400, n)
     active_from = np.maximum(joined_s, start_s)
     stop_s = np.where(churner, rng.uniform(active_from, end_s), end_s)
-    # A few churners are in acute distress: gone quiet 9-12 weeks ago after failed payments,
-    # and complaining since; the pattern a churn alert exists for.
-    distressed = churner & (rng.random(n) < 0.12)
-    stop_s = np.where(distressed, end_s - rng.uniform(62, 85, n) * 86_400, stop_s)
+    # A few churners are in acute distress: gone quiet after failed payments, and complaining
+    # since; the pattern a churn alert exists for (from 61 to about 88 days after they stop).
+    # Their stops spread over the last 9-21 weeks, so that yesterday and the churn backtest's
+    # day 60 days earlier (CRM_SCORING_CHURN_HORIZON_DAYS) both find some in that state.
+    distressed = churner & (rng.random(n) < 0.2)
+    stop_s = np.where(distressed, end_s - rng.uniform(62, 150, n) * 86_400, stop_s)
     stop_s = np.maximum(stop_s, active_from)
     last_open = np.minimum(end_s, stop_s) - rng.exponential(20 * 86_400, n)
     profiles = pd.DataFrame(
@@ -236,11 +239,11 @@ def _notes(rng: np.random.Generator, customers: dict, size: Size) -> pd.DataFram
     counts = rng.poisson(rate)
     owner = np.repeat(np.arange(len(profiles)), counts)
     n = len(owner)
-    # Distressed customers' notes fall in the last 60 days; others' over their active life.
+    # Distressed customers' notes fall in the 60 days after they stop; others' over their active life.
     recent = customers["distressed"][owner]
     at = np.where(
         recent,
-        customers["end_s"] - rng.uniform(1, 60, n) * 86_400,
+        customers["stop_s"][owner] + rng.uniform(1, 60, n) * 86_400,
         rng.uniform(
             customers["start_s"][owner],
             np.minimum(customers["stop_s"][owner] + 86_400 * 7, customers["end_s"]),
@@ -271,10 +274,15 @@ def _events(rng, customers: dict, counts: np.ndarray, *, prefix: str, build) -> 
     owner = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     start = customers["start_s"][owner]
     stop = customers["stop_s"][owner]
-    # Churners' activity thins out towards their stop date: 1 - sqrt(1 - u) skews times early.
+    # Churners keep their pace until DECAY_DAYS before they stop, then thin out linearly to
+    # nothing (1 - sqrt(1 - u) over the decay): the decline a churn score can see coming. An
+    # event falls in the decay with the decay's share of the expected count (half its length).
+    span = np.maximum(stop - start, 0)
+    decay = np.where(customers["churner"][owner], np.minimum(span, DECAY_DAYS * 86_400), 0)
+    steady = span - decay
+    in_decay = rng.random(len(owner)) * (steady + decay / 2) >= steady
     u = rng.random(len(owner))
-    u = np.where(customers["churner"][owner], 1 - np.sqrt(1 - u), u)
-    at = start + u * np.maximum(stop - start, 0)
+    at = np.where(in_decay, start + steady + (1 - np.sqrt(1 - u)) * decay, start + u * steady)
     order = np.argsort(at, kind="stable")
     owner, at = owner[order], at[order]
     next_id = 1

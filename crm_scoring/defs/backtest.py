@@ -16,10 +16,9 @@ from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.rules.backtest import TenantBacktests, tenant_backtests
 from crm_scoring.rules.churn import ALERT_THRESHOLD
 from crm_scoring.scope import DayScope, as_of_instant
-from crm_scoring.settings import load_settings
+from crm_scoring.settings import CHURN_HORIZON_ENV, load_settings
 from crm_scoring.warehouse.outcomes import churn_outcomes
 
-HORIZON_ENV = "CRM_SCORING_CHURN_HORIZON_DAYS"
 _BAR_WIDTH = 20
 _EIGHTHS = "▏▎▍▌▋▊▉"  # 1/8 .. 7/8 of a full block
 
@@ -29,7 +28,7 @@ _EIGHTHS = "▏▎▍▌▋▊▉"  # 1/8 .. 7/8 of a full block
     group_name="backtest",
     deps=[customer_scores],
     description=(
-        f"Partition D evaluates the churn scores of D - {HORIZON_ENV} (default 60) days against what "
+        f"Partition D evaluates the churn scores of D - {CHURN_HORIZON_ENV} (default 60) days against what "
         "happened since: a customer scored ACTIVE churned if it had no activity in the window, or its "
         "profile was deleted or set INACTIVE in it. Per tenant: AUC, precision and recall at the alert "
         f"threshold ({ALERT_THRESHOLD}), top-decile lift, calibration by churn-risk band. Tables "

@@ -39,16 +39,19 @@ def churn_outcomes(
     query = text(
         f"""
         select scores.tenant_id, scores.customer_id, scores.churn_risk_score,
-               (profiles.id is null
-                or profiles.deleted_at < :window_end
-                or (profiles.status = :inactive
-                    and profiles.updated_at >= :window_start and profiles.updated_at < :window_end)
-                or not exists (
-                    select from {activities_table} as activities
-                    where activities.customer_id = scores.customer_id
-                      and activities.occurred_at >= :window_start
-                      and activities.occurred_at < :window_end
-                )) as churned
+               coalesce(
+                   profiles.id is null
+                   or profiles.deleted_at < :window_end
+                   or (profiles.status = :inactive
+                       and profiles.updated_at >= :window_start and profiles.updated_at < :window_end)
+                   or not exists (
+                       select from {activities_table} as activities
+                       where activities.customer_id = scores.customer_id
+                         and activities.occurred_at >= :window_start
+                         and activities.occurred_at < :window_end
+                   ),
+                   false  -- a null (no deleted_at, say) is no evidence of churn
+               ) as churned
         from {scores_table} as scores
         left join {profiles_table} as profiles on profiles.id = scores.customer_id
         where scores.as_of_date = :as_of_date

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from crm_scoring import operations
+from crm_scoring.warehouse.outcomes import churn_outcomes
 from tests.integration import dataset
 from tests.integration.dataset import activity, profile
 
@@ -133,7 +134,23 @@ def _nulls_as_none(records: list[dict]) -> list[dict]:
     return [{key: None if pd.isna(value) else value for key, value in row.items()} for row in records]
 
 
-def test_backtest_figures_in_tables_and_dagster_metadata(backtested, instance, engine, settings) -> None:
+def test_outcomes_and_figures_in_tables_and_dagster_metadata(backtested, instance, engine, settings) -> None:
+    outcomes = churn_outcomes(
+        engine,
+        scores_table=f"{settings.analytics_schema}.customer_scores",
+        profiles_table=f"{settings.source_schema}.customer_profiles",
+        activities_table=f"{settings.source_schema}.activities",
+        as_of_date=EVALUATED,
+        tenant_ids=["acme", "globex"],
+        window_start=WINDOW_START,
+        window_end=WINDOW_END,
+    )
+    churned = {row.customer_id: row.churned for row in outcomes.itertuples()}
+    assert churned == {
+        "c1": True, "c2": True, "c6": False, "c7": True, "c8": False, "c9": False, "c10": True, "g1": False
+    }  # fmt: skip
+    assert all(isinstance(value, bool) for value in churned.values())  # never null
+
     figures = _nulls_as_none(_rows(engine, settings, "churn_backtest", DAY).to_dict("records"))
     assert [row["tenant_id"] for row in figures] == ["acme", "globex"]
     acme, globex = figures
