@@ -32,6 +32,8 @@ BI_TABLES = (
     "churn_risk_overview",
     "customer_score_trends",
     "tenant_daily_averages",
+    "churn_backtest",
+    "churn_backtest_calibration",
 )
 
 

@@ -28,6 +28,8 @@ BI_MODELS = {
     "churn_alerts",
     "customer_score_trends",
     "tenant_daily_averages",
+    "churn_backtest",
+    "churn_backtest_calibration",
 }
 
 
