@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from crm_scoring.rules.scorecard import score_features
 from crm_scoring.scope import DayScope, as_of_instant
-from crm_scoring.settings import Settings
+from crm_scoring.settings import DEFAULT_SCORING_CONFIG, SCORING_CONFIG_ENV, Settings
 
 BATCH = 100  # the specification's page size, all scored concurrently
 POOL = 5  # Prisma's default connection_limit: num_cpus * 2 + 1 on 2 cores
@@ -62,7 +62,8 @@ def run_graph(day: date, home: Path) -> tuple[float, float, str]:
     started = time.monotonic()
     process = subprocess.run(
         [sys.executable, "-m", "crm_scoring.cli", "run", "--date", day.isoformat()],
-        env={**os.environ, "CRM_SCORING_HOME": str(home)},
+        # The baseline is the specification, so the graph scores with the packaged spec config.
+        env={**os.environ, "CRM_SCORING_HOME": str(home), SCORING_CONFIG_ENV: str(DEFAULT_SCORING_CONFIG)},
         capture_output=True,
         text=True,
     )

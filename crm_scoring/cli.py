@@ -17,7 +17,15 @@ from sqlalchemy.exc import OperationalError
 
 from crm_scoring import operations
 from crm_scoring.environment import configure_environment
-from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, ConfigError, Settings, load_settings
+from crm_scoring.rules.config import ScoringConfigError
+from crm_scoring.settings import (
+    DATABASE_URL_ENV,
+    PROJECT_ROOT,
+    ConfigError,
+    Settings,
+    load_scoring_config,
+    load_settings,
+)
 from crm_scoring.synthetic import SIZES as SIZE_NAMES
 from crm_scoring.warehouse.urls import describe
 
@@ -26,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (operations.UsageError, ConfigError) as exc:
+    except (operations.UsageError, ConfigError, ScoringConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
@@ -89,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8000)
     api.set_defaults(handler=_api)
 
+    preview = commands.add_parser(
+        "preview", help="how a tenant's distributions would move under another scoring config"
+    )
+    preview.add_argument("--tenant", required=True, help="the tenant id")
+    preview.add_argument("--config", required=True, type=Path, help="the proposed scoring config (YAML)")
+    preview.add_argument(
+        "--date", help="the day whose features to score, YYYY-MM-DD; default its newest scored"
+    )
+    preview.set_defaults(handler=_preview)
+
     init_db = commands.add_parser(
         "init-db", help="create the source contract and analytics tables, publish the BI views"
     )
@@ -113,6 +131,7 @@ def _demo(args: argparse.Namespace) -> int:
         )
     from crm_scoring import synthetic
 
+    load_scoring_config()  # an invalid scoring config is refused before anything starts
     settings, engine = _ready_database()
     today = operations.today_in(settings)
     print("Generating demo data (4 tenants, 1,200 customers, a year of history)…")
@@ -163,6 +182,7 @@ def _day_statuses(
 
 
 def _run(args: argparse.Namespace) -> int:
+    load_scoring_config()  # an invalid scoring config is refused before anything starts
     settings, day, engine = _day_command(args)
     return _score_and_report(engine, settings, day, args.tenant)
 
@@ -186,6 +206,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _rerun_failed(args: argparse.Namespace) -> int:
+    load_scoring_config()  # an invalid scoring config is refused before anything starts
     settings, day, engine = _day_command(args)
     _, statuses = _day_statuses(engine, settings, day)
     failed = [status.tenant_id for status in statuses if status.state == "failed"]
@@ -199,6 +220,8 @@ def _rerun_failed(args: argparse.Namespace) -> int:
 def _score_and_report(engine, settings, day, wanted: list[str] | None, *, summary: bool = True) -> int:
     import dagster as dg
 
+    configs = load_scoring_config()  # checked before the database too; read again by the run
+    print(f"Scoring config: {configs.source} (version {configs.version})")
     with dg.DagsterInstance.get() as instance:
         registered = operations.sync_tenants(instance, engine, settings)
         print(f"Scoring {day} for {len(wanted or registered)} tenant(s) through Dagster…")
@@ -323,6 +346,19 @@ def _api(args: argparse.Namespace) -> int:
     settings, engine = _ready_database()
     print(f"Analytics API on http://127.0.0.1:{args.port} (OpenAPI at /openapi.json)")
     uvicorn.run(create_app(engine, settings.analytics_schema), host="127.0.0.1", port=args.port)
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from crm_scoring import preview
+
+    settings = load_settings()
+    day = preview.parse_date(args.date) if args.date else None
+    # Both configs are validated before the database is touched.
+    current, proposed = load_scoring_config(), load_scoring_config(args.config)
+    engine = operations.warehouse_engine(configure_environment())
+    report = preview.preview_tenant(engine, settings, args.tenant, day, current, proposed)
+    print(preview.render(report))
     return 0
 
 

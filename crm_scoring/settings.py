@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crm_scoring.rules.config import ScoringConfigFile, load_config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # The dbt installed beside this interpreter, so an unactivated virtualenv still finds it.
@@ -25,6 +27,12 @@ DBT_EXECUTABLE = (
 DATABASE_URL_ENV = "CRM_SCORING_DATABASE_URL"
 DAGSTER_STORAGE_URL_ENV = "CRM_SCORING_DAGSTER_STORAGE_URL"
 CHURN_HORIZON_ENV = "CRM_SCORING_CHURN_HORIZON_DAYS"
+SCORING_CONFIG_ENV = "CRM_SCORING_CONFIG"
+# Before the scoring config file existed this variable set the rising-risk threshold; still
+# honoured (over the file's defaults, under a tenant's own override) so deployments keep working.
+RISING_RISK_ENV = "CRM_SCORING_RISING_RISK_POINTS"
+# The specification's weights and thresholds, shipped with the package.
+DEFAULT_SCORING_CONFIG = Path(__file__).resolve().parent / "scoring_config.yaml"
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -94,3 +102,26 @@ def _positive_days(setting: str, default: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ConfigError(f"{setting}={value!r} is not a whole number of days (1 or more)")
     return int(value)
+
+
+def scoring_config_path() -> Path:
+    """The scoring configuration in force: CRM_SCORING_CONFIG, else the packaged default."""
+    given = os.environ.get(SCORING_CONFIG_ENV)
+    return Path(given).expanduser() if given else DEFAULT_SCORING_CONFIG
+
+
+def load_scoring_config(path: Path | None = None) -> ScoringConfigFile:
+    """The scoring configuration in force (or the file at ``path``), validated, with the
+    deprecated CRM_SCORING_RISING_RISK_POINTS laid over its defaults when set.
+
+    Raises ScoringConfigError naming the file, the key and the problem."""
+    override = None
+    rising = os.environ.get(RISING_RISK_ENV)
+    if rising is not None and rising.strip():
+        try:
+            override = {"trends": {"rising_risk_points": int(rising)}}
+        except ValueError:
+            raise ConfigError(f"{RISING_RISK_ENV}={rising!r} is not a whole number") from None
+    return load_config(
+        path or scoring_config_path(), defaults_override=override, override_name=RISING_RISK_ENV
+    )

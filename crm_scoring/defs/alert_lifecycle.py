@@ -25,7 +25,8 @@ WEBHOOK_ENV = "CRM_SCORING_ALERT_WEBHOOK_URL"
     group_name="alerting",
     deps=[churn_alerts],
     description=(
-        "Alert lifecycle over churn_alerts: an alert opens when a customer crosses the threshold, "
+        "Alert lifecycle over churn_alerts: an alert opens when a customer crosses their tenant's "
+        "alert threshold (scoring config churn.alert_threshold), "
         "stays open while they stay above it, resolves when they fall below, and re-opens as a new "
         f"alert only after {COOLDOWN_ENV} (default 14) days. Tables analytics.alert_episodes and "
         "analytics.alert_outbox (new alerts awaiting webhook delivery). Process days in order."

@@ -8,9 +8,10 @@ import pandas as pd
 
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores
+from crm_scoring.defs.scoring import customer_scores, describe_per_tenant, scoring_config
 from crm_scoring.rules.alerts import alert_id, high_churn_risk
 from crm_scoring.rules.churn import ALERT_THRESHOLD
+from crm_scoring.rules.config import ScoringConfigFile
 
 ALERT_COLUMNS = [
     "alert_id",
@@ -27,8 +28,11 @@ ALERT_COLUMNS = [
 ALERT_INPUT_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "churn_risk_score", "engagement_score"]
 
 
-def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
-    alerts = high_churn_risk(scores).copy()
+def alert_rows(
+    scores: pd.DataFrame, run_id: str, thresholds: int | dict[str, int] = ALERT_THRESHOLD
+) -> pd.DataFrame:
+    """The churn_alerts rows: scores at or above the threshold (one, or {tenant_id: threshold})."""
+    alerts = high_churn_risk(scores, thresholds).copy()
     alerts["alert_id"] = [
         alert_id(tenant, customer, str(day))
         for tenant, customer, day in zip(
@@ -45,7 +49,8 @@ def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
     group_name="alerting",
     deps=[customer_scores],
     description=(
-        f"Customers whose churn_risk_score >= {ALERT_THRESHOLD} on as_of_date: the "
+        "Customers whose churn_risk_score reaches their tenant's alert threshold (scoring config "
+        "churn.alert_threshold; the specification's 80 by default) on as_of_date: the "
         "specification's high-churn-risk events. One row per (tenant, customer, as_of_date) "
         "with a stable alert_id, so reruns replace rather than duplicate. Table "
         "analytics.churn_alerts."
@@ -54,18 +59,27 @@ def alert_rows(scores: pd.DataFrame, run_id: str) -> pd.DataFrame:
 def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     raised = scores_read = 0
+    configs = scoring_config(context)
+    thresholds: dict[str, int] = {}
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
             scores = warehouse.read_partition("customer_scores", scope, ALERT_INPUT_COLUMNS)
             scores_read += len(scores)
+            scope_thresholds = alert_thresholds(configs, scope.tenant_ids)
+            thresholds.update(scope_thresholds)
             raised += warehouse.replace_partition(
-                "churn_alerts", scope, alert_rows(scores, context.run.run_id)
+                "churn_alerts", scope, alert_rows(scores, context.run.run_id, scope_thresholds)
             )
     return dg.MaterializeResult(
         metadata={
             "score_rows_read": scores_read,
             "alerts_raised": raised,
-            "threshold": ALERT_THRESHOLD,
+            "threshold": describe_per_tenant(thresholds),
             "duration_seconds": round(time.monotonic() - started, 3),
         }
     )
+
+
+def alert_thresholds(configs: ScoringConfigFile, tenant_ids) -> dict[str, int]:
+    """{tenant_id: churn-alert threshold}"""
+    return {tenant_id: configs.config_for(tenant_id).churn.alert_threshold for tenant_id in tenant_ids}

@@ -1,7 +1,9 @@
 """customer_scores: the specification's engagement and churn-risk scoring over customer_features."""
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -10,20 +12,60 @@ from dagster_dbt import get_asset_key_for_model
 from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_features
+from crm_scoring.rules.config import SPEC_CONFIG, ScoringConfigError, ScoringConfigFile
+from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_by_tenant
+from crm_scoring.settings import ConfigError, load_scoring_config
+from crm_scoring.warehouse.writes import record_config_versions
 
+T = TypeVar("T", int, str)
 KEY_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "status"]
+_SPEC_ONLY = ScoringConfigFile(source="(specification)", version="spec", defaults=SPEC_CONFIG)
 
 
-def score_rows(features: pd.DataFrame, as_of: datetime, run_id: str) -> pd.DataFrame:
-    """The rows of analytics.customer_scores for one as_of_date's features."""
-    scores = score_features(features, as_of)
+def score_rows(
+    features: pd.DataFrame, as_of: datetime, run_id: str, configs: ScoringConfigFile = _SPEC_ONLY
+) -> pd.DataFrame:
+    """The rows of analytics.customer_scores for one as_of_date's features, each tenant's
+    scored with its configuration from ``configs`` and labelled with its config_version."""
+    scores = score_by_tenant(features, as_of, configs.config_for)
     rows = pd.concat([features[KEY_COLUMNS], scores], axis=1)
     # Constant per run: written as ISO text, which COPY parses far faster than pandas formats.
     rows["as_of"] = as_of.isoformat()
     rows["scored_at"] = datetime.now(UTC).isoformat()
     rows["run_id"] = run_id
+    labels = config_versions(configs, features["tenant_id"].unique())
+    if len(set(labels.values())) == 1:
+        rows["config_version"] = next(iter(labels.values()))
+    else:
+        rows["config_version"] = features["tenant_id"].map(labels).astype(object)
     return rows
+
+
+def config_versions(configs: ScoringConfigFile, tenant_ids) -> dict[str, str]:
+    """{tenant_id: config_version label}"""
+    return {tenant_id: configs.version_for(tenant_id) for tenant_id in tenant_ids}
+
+
+def scoring_config(context: dg.AssetExecutionContext) -> ScoringConfigFile:
+    """The scoring configuration in force (CRM_SCORING_CONFIG or the packaged one), read once
+    per asset execution; an invalid one fails the step with the validation message."""
+    try:
+        configs = load_scoring_config()
+    except (ScoringConfigError, ConfigError) as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    context.log.info(f"scoring config {configs.source} (version {configs.version})")
+    return configs
+
+
+def describe_per_tenant(values: Mapping[str, T]) -> T | str:
+    """Asset metadata for a per-tenant setting: the one value on the usual day (every tenant
+    alike), else ``60 (acme); 80 (globex, initech)``."""
+    distinct = sorted(set(values.values()))
+    if len(distinct) == 1:
+        return distinct[0]
+    return "; ".join(
+        f"{value} ({', '.join(t for t, v in sorted(values.items()) if v == value)})" for value in distinct
+    )
 
 
 INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
@@ -46,18 +88,31 @@ INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
     description=(
         "Engagement (0-100) and churn risk (0-100) per customer and as_of_date, with the ten "
         "component scores, computed exactly as the specification's services (JavaScript "
-        "rounding, floor day counts). Table analytics.customer_scores."
+        "rounding, floor day counts), with each tenant's weights and thresholds from the scoring "
+        "config (CRM_SCORING_CONFIG; the specification's values by default). Each row's "
+        "config_version names the config it was scored with (analytics.scoring_configs holds "
+        "what each label stands for). Table analytics.customer_scores."
     ),
 )
 def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     features_read = rows_written = 0
     issues = []
+    configs = scoring_config(context)
+    labels: dict[str, str] = {}
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("customer_scores", [scope]):
             features = warehouse.read_partition("customer_features", scope)
             features_read += len(features)
-            rows = score_rows(features, scope.as_of, context.run.run_id)
+            scope_labels = config_versions(configs, scope.tenant_ids)
+            record_config_versions(
+                warehouse.engine,
+                warehouse.table("scoring_configs"),
+                {label: configs.config_for(tenant_id).to_dict() for tenant_id, label in scope_labels.items()},
+                configs.source,
+            )
+            labels.update(scope_labels)
+            rows = score_rows(features, scope.as_of, context.run.run_id, configs)
             rows_written += warehouse.replace_partition("customer_scores", scope, rows)
             issues.append(warehouse.read_partition("data_quality_issues", scope))
         context.log.info(
@@ -72,6 +127,8 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             **{f"rule: {rule}": count for rule, count in by_rule.items()},
             "duration_seconds": round(time.monotonic() - started, 3),
             "score_columns": ", ".join(SCORE_COLUMNS),
+            "config_version": describe_per_tenant(labels),
+            "config_file": configs.source,
         },
         check_results=[
             dg.AssetCheckResult(

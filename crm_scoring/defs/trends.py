@@ -1,6 +1,5 @@
 """Trends from the score history: per-customer changes, rising risk, per-tenant daily averages."""
 
-import os
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -9,10 +8,10 @@ import dagster as dg
 
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores
+from crm_scoring.defs.scoring import customer_scores, describe_per_tenant, scoring_config
 from crm_scoring.rules.trends import customer_trends, tenant_averages
+from crm_scoring.settings import RISING_RISK_ENV
 
-RISING_RISK_ENV = "CRM_SCORING_RISING_RISK_POINTS"
 _SCORES = ["tenant_id", "customer_id", "engagement_score", "churn_risk_score"]
 
 
@@ -22,13 +21,15 @@ _SCORES = ["tenant_id", "customer_id", "engagement_score", "churn_risk_score"]
     deps=[customer_scores],
     description=(
         "Per customer: engagement and churn-risk change over 7 and 30 days (null when not scored "
-        f"then) and rising_risk (churn risk up >= {RISING_RISK_ENV}, default 20, points in 7 days). "
+        "then) and rising_risk (churn risk up by at least the tenant's trends.rising_risk_points "
+        f"in the scoring config, default 20 or {RISING_RISK_ENV}, in 7 days). "
         "Tables analytics.customer_score_trends and analytics.tenant_daily_averages."
     ),
 )
 def score_trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
-    rising_points = int(os.environ.get(RISING_RISK_ENV, "20"))
+    configs = scoring_config(context)
+    rising_points: dict[str, int] = {}
     rising = customers = 0
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("score_trends", [scope]):
@@ -40,7 +41,12 @@ def score_trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 )
                 for days in (0, 7, 30)
             }
-            trends = customer_trends(history[0], history[7], history[30], rising_points)
+            points = {
+                tenant_id: configs.config_for(tenant_id).trends.rising_risk_points
+                for tenant_id in scope.tenant_ids
+            }
+            rising_points.update(points)
+            trends = customer_trends(history[0], history[7], history[30], points)
             averages = tenant_averages(trends, scope.tenant_ids)
             for frame in (trends, averages):
                 frame.insert(0, "as_of_date", scope.as_of_date)
@@ -52,7 +58,7 @@ def score_trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         metadata={
             "customers": customers,
             "rising_risk_customers": rising,
-            "rising_risk_points": rising_points,
+            "rising_risk_points": describe_per_tenant(rising_points),
             "duration_seconds": round(time.monotonic() - started, 3),
         }
     )

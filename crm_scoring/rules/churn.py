@@ -1,20 +1,22 @@
-"""ChurnRiskService: five risk components, each 0-100, and their weighted sum."""
+"""ChurnRiskService: five risk components, each 0-100, and their weighted sum.
+
+The weights, the engagement-drop step table and the alert threshold come from the scoring
+configuration (rules/config.py); the defaults are the specification's values.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 
+from crm_scoring.rules.config import SPEC_CONFIG, ChurnWeights, Steps
 from crm_scoring.rules.rounding import js_round
 
-WEIGHTS = {
-    "activity_decline": 0.35,
-    "payment_issues": 0.25,
-    "engagement_drop": 0.20,
-    "tier_downgrade": 0.10,
-    "complaints": 0.10,
-}
-ALERT_THRESHOLD = 80
+_SPEC = SPEC_CONFIG.churn
+# The specification's values, kept under their old names for existing readers; per-tenant
+# values come from ScoringConfig.churn.
+WEIGHTS = {name: getattr(_SPEC.weights, name) for name in ChurnWeights.__dataclass_fields__}
+ALERT_THRESHOLD = _SPEC.alert_threshold
 
 
 def activity_decline_risk(
@@ -51,10 +53,17 @@ def payment_risk(payment_failed_90d: npt.ArrayLike, payment_received_90d: npt.Ar
     return np.select([failed == 0, failed > 2, failed > received], [0, 100, 80], default=40)
 
 
-def engagement_drop_risk(days_since_last_email_open: npt.ArrayLike) -> np.ndarray:
-    """NaN days means the profile never opened an email: neutral 50."""
+def engagement_drop_risk(
+    days_since_last_email_open: npt.ArrayLike, steps: Steps = _SPEC.engagement_drop
+) -> np.ndarray:
+    """More than ``thresholds[i]`` days -> ``points[i]``, the highest step passed; else 0.
+    NaN days means the profile never opened an email: neutral 50."""
     days = np.asarray(days_since_last_email_open, dtype=np.float64)
-    return np.select([np.isnan(days), days > 60, days > 30, days > 14], [50, 100, 70, 40], default=0)
+    return np.select(
+        [np.isnan(days), *(days > threshold for threshold in reversed(steps.thresholds))],
+        [50, *reversed(steps.points)],
+        default=0,
+    )
 
 
 def tier_downgrade_risk(latest_tier_change_reason: npt.ArrayLike) -> np.ndarray:
@@ -73,11 +82,12 @@ def churn_risk_score(
     engagement_drop: npt.ArrayLike,
     tier_downgrade: npt.ArrayLike,
     complaints: npt.ArrayLike,
+    weights: ChurnWeights = _SPEC.weights,
 ) -> np.ndarray:
     return js_round(
-        np.asarray(activity_decline, dtype=np.float64) * WEIGHTS["activity_decline"]
-        + np.asarray(payment, dtype=np.float64) * WEIGHTS["payment_issues"]
-        + np.asarray(engagement_drop, dtype=np.float64) * WEIGHTS["engagement_drop"]
-        + np.asarray(tier_downgrade, dtype=np.float64) * WEIGHTS["tier_downgrade"]
-        + np.asarray(complaints, dtype=np.float64) * WEIGHTS["complaints"]
+        np.asarray(activity_decline, dtype=np.float64) * weights.activity_decline
+        + np.asarray(payment, dtype=np.float64) * weights.payment_issues
+        + np.asarray(engagement_drop, dtype=np.float64) * weights.engagement_drop
+        + np.asarray(tier_downgrade, dtype=np.float64) * weights.tier_downgrade
+        + np.asarray(complaints, dtype=np.float64) * weights.complaints
     )

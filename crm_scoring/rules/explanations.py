@@ -9,18 +9,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crm_scoring.rules.churn import WEIGHTS
+from crm_scoring.rules.config import SPEC_CONFIG, ChurnWeights
 
 MAX_REASONS = 3
 
-# component column -> its weight in the churn-risk sum
-_CONTRIBUTIONS = {
-    "activity_decline_risk": WEIGHTS["activity_decline"],
-    "payment_risk": WEIGHTS["payment_issues"],
-    "engagement_drop_risk": WEIGHTS["engagement_drop"],
-    "tier_downgrade_risk": WEIGHTS["tier_downgrade"],
-    "complaint_risk": WEIGHTS["complaints"],
-}
+
+def _contributions(weights: ChurnWeights) -> dict[str, float]:
+    """component column -> its weight in the churn-risk sum"""
+    return {
+        "activity_decline_risk": weights.activity_decline,
+        "payment_risk": weights.payment_issues,
+        "engagement_drop_risk": weights.engagement_drop,
+        "tier_downgrade_risk": weights.tier_downgrade,
+        "complaint_risk": weights.complaints,
+    }
 
 
 def _plural(count: pd.Series, word: str) -> pd.Series:
@@ -70,11 +72,14 @@ def top_churn_reasons(
     scores: pd.DataFrame,
     days_since_activity: np.ndarray,
     days_since_open: np.ndarray,
+    weights: ChurnWeights = SPEC_CONFIG.churn.weights,
 ) -> pd.Series:
-    """ "; "-joined reasons, biggest contribution first; empty when churn risk is 0."""
-    columns = list(_CONTRIBUTIONS)
+    """ "; "-joined reasons, biggest contribution first (under ``weights``, the tenant's churn
+    weights); empty when churn risk is 0."""
+    contributions = _contributions(weights)
+    columns = list(contributions)
     points = np.column_stack(
-        [scores[column].to_numpy(dtype=np.float64) * weight for column, weight in _CONTRIBUTIONS.items()]
+        [scores[column].to_numpy(dtype=np.float64) * weight for column, weight in contributions.items()]
     )
     phrases = _phrases(features, days_since_activity, days_since_open)
     texts = np.column_stack([phrases[column].to_numpy(dtype=object) for column in columns])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
+
+from crm_scoring.rules.config import per_tenant
 
 KEYS = ["tenant_id", "customer_id"]
 TREND_COLUMNS = [
@@ -21,10 +23,14 @@ TREND_COLUMNS = [
 
 
 def customer_trends(
-    today: pd.DataFrame, week_ago: pd.DataFrame, month_ago: pd.DataFrame, rising_points: int
+    today: pd.DataFrame,
+    week_ago: pd.DataFrame,
+    month_ago: pd.DataFrame,
+    rising_points: int | Mapping[str, int],
 ) -> pd.DataFrame:
     """Per customer scored today: score changes (null when not scored back then) and
-    rising_risk = churn risk up by at least ``rising_points`` in 7 days."""
+    rising_risk = churn risk up by at least ``rising_points`` in 7 days (one value, or one per
+    tenant: {tenant_id: points})."""
     trends = today[[*KEYS, "engagement_score", "churn_risk_score"]].copy()
     for days, past in ((7, week_ago), (30, month_ago)):
         before = past[[*KEYS, "engagement_score", "churn_risk_score"]].rename(
@@ -38,7 +44,8 @@ def customer_trends(
             "Int64"
         )
         trends = trends.drop(columns=["engagement_before", "churn_before"])
-    trends["rising_risk"] = (trends["churn_risk_change_7d"] >= rising_points).fillna(False).astype(bool)
+    threshold = per_tenant(trends["tenant_id"], rising_points)
+    trends["rising_risk"] = (trends["churn_risk_change_7d"] >= threshold).fillna(False).astype(bool)
     return trends[TREND_COLUMNS]
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, text
 
 # Serialises concurrent DDL from parallel runs: CREATE ... IF NOT EXISTS is not race-free.
 _DDL_LOCK_KEY = 7_400_117
+# customer_scores.config_version of rows scored before scoring configs were versioned.
+UNVERSIONED = "unversioned"
 
 
 _EVENT_TIME_COLUMNS = (
@@ -135,9 +137,23 @@ def analytics_ddl(schema: str) -> list[str]:
             as_of timestamptz not null,
             scored_at timestamptz not null,
             run_id text not null,
+            config_version text not null default '{UNVERSIONED}',
             primary key (as_of_date, tenant_id, customer_id)
         )""",
         f"alter table {schema}.customer_scores add column if not exists top_reasons text not null default ''",
+        # The scoring config each row was scored with (see rules/config.py). The default only
+        # labels rows written before the column existed (scored with the specification's
+        # values, then hard-coded); the customer_scores asset always writes the label.
+        f"""alter table {schema}.customer_scores
+            add column if not exists config_version text not null default '{UNVERSIONED}'""",
+        # Label -> the effective configuration it stands for, so history stays readable after
+        # the file changes. Not a BI table: it holds every tenant's overrides.
+        f"""create table if not exists {schema}.scoring_configs (
+            config_version text primary key,
+            config jsonb not null,
+            source text not null,
+            first_used_at timestamptz not null default now()
+        )""",
         f"""create table if not exists {schema}.churn_alerts (
             alert_id text not null unique,
             as_of_date date not null,

@@ -6,7 +6,8 @@ Readers see either the old complete partition or the new one; a crash mid-write 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
@@ -62,3 +63,21 @@ def copy_frame(cursor, table: str, rows: pd.DataFrame) -> None:
     buffer.seek(0)
     columns = ", ".join(f'"{column}"' for column in rows.columns)
     cursor.copy_expert(f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", buffer)
+
+
+def record_config_versions(engine: Engine, table: str, configs: Mapping[str, Mapping], source: str) -> None:
+    """Remembers what each config_version label stands for ({label: effective config}); a
+    label already recorded keeps its first row (same label, same values)."""
+    if not configs:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"insert into {table} (config_version, config, source) "
+                "values (:label, cast(:config as jsonb), :source) on conflict do nothing"
+            ),
+            [
+                {"label": label, "config": json.dumps(config, sort_keys=True), "source": source}
+                for label, config in configs.items()
+            ],
+        )

@@ -17,5 +17,6 @@ select
     complaint_risk::smallint as complaint_risk,
     top_reasons::text as top_reasons,
     as_of::timestamptz as as_of,
-    scored_at::timestamptz as scored_at
+    scored_at::timestamptz as scored_at,
+    config_version::text as config_version
 from {{ source('scoring', 'customer_scores') }}
