@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
+from crm_scoring.defs.alerts import alert_thresholds
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores
+from crm_scoring.defs.scoring import customer_scores, describe_per_tenant, scoring_config
 from crm_scoring.rules.backtest import TenantBacktests, tenant_backtests
-from crm_scoring.rules.churn import ALERT_THRESHOLD
 from crm_scoring.scope import DayScope, as_of_instant
 from crm_scoring.settings import CHURN_HORIZON_ENV, load_settings
 from crm_scoring.warehouse.outcomes import churn_outcomes
@@ -30,14 +30,17 @@ _EIGHTHS = "▏▎▍▌▋▊▉"  # 1/8 .. 7/8 of a full block
     description=(
         f"Partition D evaluates the churn scores of D - {CHURN_HORIZON_ENV} (default 60) days against what "
         "happened since: a customer scored ACTIVE churned if it had no activity in the window, or its "
-        "profile was deleted or set INACTIVE in it. Per tenant: AUC, precision and recall at the alert "
-        f"threshold ({ALERT_THRESHOLD}), top-decile lift, calibration by churn-risk band. Tables "
+        "profile was deleted or set INACTIVE in it. Per tenant: AUC, precision and recall at the "
+        "tenant's alert threshold (churn.alert_threshold, 80 by default), top-decile lift, "
+        "calibration by churn-risk band. Tables "
         "analytics.churn_backtest and analytics.churn_backtest_calibration."
     ),
 )
 def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     horizon = load_settings().churn_horizon_days
+    configs = scoring_config(context)
+    thresholds: dict[str, int] = {}
     sections: list[tuple[DayScope, TenantBacktests]] = []
     not_evaluated: list[str] = []
     for scope in warehouse.scopes_of_run(context.partition_keys):
@@ -53,9 +56,10 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                 window_start=evaluated.as_of,
                 window_end=scope.as_of,
             )
-            backtests = tenant_backtests(outcomes, ALERT_THRESHOLD)
+            scope_thresholds = alert_thresholds(configs, scope.tenant_ids)
+            thresholds.update(scope_thresholds)
+            backtests = tenant_backtests(outcomes, scope_thresholds)
             figures = backtests.figures.assign(
-                alert_threshold=ALERT_THRESHOLD,
                 horizon_days=horizon,
                 computed_at=datetime.now(UTC),
                 run_id=context.run.run_id,
@@ -73,7 +77,7 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     evaluated_customers = sum(int(backtests.figures["customers"].sum()) for _, backtests in sections)
     metadata: dict[str, object] = {
         "horizon_days": horizon,
-        "alert_threshold": ALERT_THRESHOLD,
+        "alert_threshold": describe_per_tenant(thresholds),
         "tenants_evaluated": sum(len(backtests.figures) for _, backtests in sections),
         "customers_evaluated": evaluated_customers,
         "figures": dg.MetadataValue.md(_figures_markdown(sections)),
@@ -96,15 +100,16 @@ def _evaluated_scope(scope: DayScope, horizon: int) -> DayScope:
 
 def _figures_markdown(sections: list[tuple[DayScope, TenantBacktests]]) -> str:
     lines = [
-        f"| scores of | tenant | customers | churned | churn rate | AUC | alerted (>= {ALERT_THRESHOLD}) "
+        "| scores of | tenant | customers | churned | churn rate | AUC | threshold | alerted "
         "| precision | recall | top-decile lift |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for evaluated, backtests in sections:
         for row in backtests.figures.itertuples():
             lines.append(
                 f"| {evaluated.as_of_date} | {_cell(row.tenant_id)} | {row.customers} | {row.churned} "
-                f"| {_percent(row.churn_rate)} | {_decimal(row.auc, 3)} | {row.alerted} "
+                f"| {_percent(row.churn_rate)} | {_decimal(row.auc, 3)} | {row.alert_threshold} "
+                f"| {row.alerted} "
                 f"| {_percent(row.precision_at_threshold)} | {_percent(row.recall_at_threshold)} "
                 f"| {_decimal(row.top_decile_lift, 2, 'x')} |"
             )

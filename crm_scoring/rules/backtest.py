@@ -11,7 +11,7 @@ expectation over every order of the tied customers. Both therefore reward no arb
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -154,12 +154,20 @@ def backtest_figures(scores: npt.ArrayLike, churned: npt.ArrayLike, threshold: i
     )
 
 
-def tenant_backtests(outcomes: pd.DataFrame, threshold: int) -> TenantBacktests:
-    """Figures per tenant of ``outcomes`` (tenant_id, churn_risk_score, churned), tenants sorted."""
+def tenant_backtests(outcomes: pd.DataFrame, thresholds: Mapping[str, int]) -> TenantBacktests:
+    """Figures per tenant of ``outcomes`` (tenant_id, churn_risk_score, churned), tenants sorted;
+    precision and recall at each tenant's alert threshold."""
     figures, bands, curves = [], [], []
     for tenant_id, rows in outcomes.groupby("tenant_id", sort=True):
         scores, churned = rows["churn_risk_score"].to_numpy(), rows["churned"].to_numpy()
-        figures.append({"tenant_id": tenant_id, **asdict(backtest_figures(scores, churned, threshold))})
+        threshold = thresholds[tenant_id]
+        figures.append(
+            {
+                "tenant_id": tenant_id,
+                "alert_threshold": threshold,
+                **asdict(backtest_figures(scores, churned, threshold)),
+            }
+        )
         bands.append(calibration(scores, churned).assign(tenant_id=tenant_id))
         curves.append(lift_curve(scores, churned).assign(tenant_id=tenant_id))
     return TenantBacktests(
@@ -169,7 +177,7 @@ def tenant_backtests(outcomes: pd.DataFrame, threshold: int) -> TenantBacktests:
     )
 
 
-_FIGURE_COLUMNS = ["tenant_id", *(field.name for field in fields(BacktestFigures))]
+_FIGURE_COLUMNS = ["tenant_id", "alert_threshold", *(field.name for field in fields(BacktestFigures))]
 
 
 def _tenant_first(frames: Sequence[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:

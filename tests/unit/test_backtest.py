@@ -150,12 +150,16 @@ def test_tenants_are_evaluated_separately() -> None:
             "churned": [T, F, F, T, T],
         }
     )
-    result = tenant_backtests(outcomes, 80)
+    result = tenant_backtests(outcomes, {"a": 70, "b": 80})  # each tenant its own threshold
     figures = result.figures.set_index("tenant_id")
     assert list(figures.index) == ["a", "b"]
-    # a: churners {70, 10}, stayer 85 -> no pair won -> AUC 0; alerted 85 (a stayer) -> precision 0
+    assert figures["alert_threshold"].to_dict() == {"a": 70, "b": 80}
+    # a: churners {70, 10}, stayer 85 -> no pair won -> AUC 0; alerted at >= 70: 85 (stayer) and
+    # 70 (churner) -> precision 1/2; churners alerted 1 of 2 -> recall 1/2
     assert figures.loc["a", "auc"] == 0.0
-    assert figures.loc["a", "precision_at_threshold"] == 0.0
+    assert figures.loc["a", "alerted"] == 2
+    assert figures.loc["a", "precision_at_threshold"] == 0.5
+    assert figures.loc["a", "recall_at_threshold"] == 0.5
     assert figures.loc["a", "churn_rate"] == pytest.approx(2 / 3)
     # b: churner 90 beats stayer 20 -> AUC 1; alerted 90 -> precision 1, recall 1
     assert figures.loc["b", "auc"] == 1.0
@@ -165,6 +169,6 @@ def test_tenants_are_evaluated_separately() -> None:
 
 
 def test_no_outcomes_give_empty_tables_with_their_columns() -> None:
-    result = tenant_backtests(pd.DataFrame({"tenant_id": [], "churn_risk_score": [], "churned": []}), 80)
+    result = tenant_backtests(pd.DataFrame({"tenant_id": [], "churn_risk_score": [], "churned": []}), {})
     assert result.figures.empty and "auc" in result.figures.columns
     assert result.calibration.empty and "churn_rate" in result.calibration.columns
