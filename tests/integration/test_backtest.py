@@ -171,7 +171,7 @@ def test_outcomes_and_figures_in_tables_and_dagster_metadata(backtested, instanc
     metadata = event.asset_materialization.metadata
     assert metadata["tenants_evaluated"].value == 2
     assert metadata["customers_evaluated"].value == 8  # 7 acme + 1 globex
-    assert "| 2026-03-15 | acme | 7 | 4 | 57.1% | 0.708 | 1 | 100.0% | 25.0% | 1.75x |" in (
+    assert "| 2026-03-15 | acme | 7 | 4 | 57.1% | 0.708 | 80 | 1 | 100.0% | 25.0% | 1.75x |" in (
         metadata["figures"].value
     )
     # critical band: 1 of 1 churned -> a full 20-block bar; low: 1/3 -> 6.67 blocks = 6 and 5/8
