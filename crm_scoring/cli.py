@@ -226,12 +226,12 @@ def _score_and_report(engine, settings, day, wanted: list[str] | None, *, summar
     print(f"Scoring config: {configs.source} (version {configs.version})")
     with dg.DagsterInstance.get() as instance:
         registered = operations.sync_tenants(instance, engine, settings)
+        if not operations.views_exist(engine, settings):
+            _publish_views(instance, settings)
         print(f"Scoring {day} for {len(wanted or registered)} tenant(s) through Dagster…")
         log = settings.home / "logs" / f"run-{day}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         outcomes = operations.score_day(instance, day, registered, wanted, log)
-        if not operations.bi_views_exist(engine, settings):
-            _publish_bi_views(instance, settings)
         print(f"dbt output: {log}")
     for outcome in outcomes:
         state = "succeeded" if outcome.success else "FAILED"
@@ -375,17 +375,20 @@ def _init_db(args: argparse.Namespace) -> int:
         f"{settings.analytics_schema!r} are ready at {describe(url)}."
     )
     with dg.DagsterInstance.get() as instance:
-        return 0 if _publish_bi_views(instance, settings) else 1
+        return 0 if _publish_views(instance, settings) else 1
 
 
-def _publish_bi_views(instance, settings: Settings) -> bool:
-    log = settings.home / "logs" / "publish-bi-views.log"
+def _publish_views(instance, settings: Settings) -> bool:
+    log = settings.home / "logs" / "publish-views.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    run_id, success = operations.publish_bi_views(instance, log)
+    run_id, success = operations.publish_views(instance, log)
     if success:
-        print(f"BI views published in schema {settings.bi_schema!r} (run {run_id}).")
+        print(
+            f"Views published: staging in {settings.staging_schema!r}, BI in {settings.bi_schema!r} "
+            f"(run {run_id})."
+        )
     else:
-        print(f"error: publishing the BI views failed (run {run_id}); dbt output in {log}", file=sys.stderr)
+        print(f"error: publishing the views failed (run {run_id}); dbt output in {log}", file=sys.stderr)
     return success
 
 

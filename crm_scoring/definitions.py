@@ -2,9 +2,10 @@
 
 raw CRM tables -> dbt staging -> customer_features (+ data_quality_issues) -> customer_scores
 -> churn_alerts -> churn_alert_episodes (+ webhook outbox); engagement_distribution,
-churn_risk_overview, score_trends, profile_writeback -> the contracted BI views (bi/*,
-published when their definition changes). Scored daily at 02:00 for every tenant
-in one run; failed runs are recorded and re-run tenant by tenant.
+churn_risk_overview, score_trends, churn_backtest, profile_writeback -> the contracted BI views
+(bi/*). Views (staging and BI) are published when their definition changes, not daily.
+Scored daily at 02:00 for every tenant in one run; failed runs are recorded and re-run tenant
+by tenant.
 """
 
 import dagster as dg
@@ -13,20 +14,20 @@ from crm_scoring.defs.alert_lifecycle import deliver_churn_alerts
 from crm_scoring.defs.bi_marts import (
     PUBLISH_JOB_NAME,
     crm_bi_marts,
-    publish_bi_marts,
-    publish_changed_bi_marts,
+    publish_changed_views,
+    publish_views,
 )
-from crm_scoring.defs.dbt import crm_source_specs
+from crm_scoring.defs.dbt import crm_source_specs, crm_staging_views
 from crm_scoring.defs.jobs import SCORING_ASSETS, SCORING_JOB_NAME, scoring_job
 from crm_scoring.defs.resources import build_resources
 from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
 
 defs = dg.Definitions(
-    assets=[*crm_source_specs(), *SCORING_ASSETS, crm_bi_marts],
-    jobs=[scoring_job, publish_bi_marts],
+    assets=[*crm_source_specs(), crm_staging_views, *SCORING_ASSETS, crm_bi_marts],
+    jobs=[scoring_job, publish_views],
     schedules=[daily_scoring],
-    sensors=[register_new_tenants, isolate_failed_tenants, deliver_churn_alerts, publish_changed_bi_marts],
+    sensors=[register_new_tenants, isolate_failed_tenants, deliver_churn_alerts, publish_changed_views],
     resources=build_resources(),
 )
 

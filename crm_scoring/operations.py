@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from crm_scoring.scope import tenant_partition_key
 from crm_scoring.settings import Settings
-from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl, source_ddl
+from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl, relation_exists, source_ddl
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import sqlalchemy_url
 
@@ -125,20 +125,18 @@ def execute_scoring_run(
     return _execute(resolved_scoring_job, instance, tags, output_log)
 
 
-def publish_bi_views(instance: dg.DagsterInstance, output_log: Path) -> tuple[str, bool]:
-    """Builds the contracted BI views through Dagster (a contract violation fails the run)."""
+def publish_views(instance: dg.DagsterInstance, output_log: Path) -> tuple[str, bool]:
+    """Builds the staging views and the contracted BI views through Dagster (a contract
+    violation fails the run)."""
     from crm_scoring.definitions import resolved_publish_job
 
     return _execute(resolved_publish_job, instance, {"crm_scoring/trigger": "cli"}, output_log)
 
 
-def bi_views_exist(engine: Engine, settings: Settings) -> bool:
-    with engine.connect() as connection:
-        return bool(
-            connection.execute(
-                text("select to_regclass(:view)"), {"view": f"{settings.bi_schema}.customer_scores_latest"}
-            ).scalar()
-        )
+def views_exist(engine: Engine, settings: Settings) -> bool:
+    return relation_exists(engine, f"{settings.bi_schema}.customer_scores_latest") and relation_exists(
+        engine, f"{settings.staging_schema}.stg_crm__activities"
+    )
 
 
 def _execute(

@@ -71,6 +71,10 @@ class Settings:
         return bi_schema_of(self.analytics_schema)
 
     @property
+    def staging_schema(self) -> str:
+        return f"{self.analytics_schema}_staging"
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -1,6 +1,7 @@
-"""The relations BI tools read: contracted dbt views over the Python assets' tables.
+"""The relations BI tools read: contracted dbt views over the Python assets' tables; and the
+job that publishes every view of the project (these and the staging views).
 
-They are not partitioned: a view shows every partition the moment its rows are replaced, so
+Views are not partitioned: a view shows every partition the moment its rows are replaced, so
 they are (re)built only when their definition changes — on a deploy, by `crm-scoring init-db`,
 or by the sensor below — never in the daily run.
 """
@@ -11,12 +12,12 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from crm_scoring.defs.dbt import BI_TAG, dbt_project, translator
+from crm_scoring.defs.dbt import BI_TAG, STAGING_TAG, crm_staging_views, dbt_project, translator
 from crm_scoring.defs.resources import WarehouseResource, dbt_environment
 from crm_scoring.settings import load_settings
 from crm_scoring.warehouse.schema import analytics_ddl
 
-PUBLISH_JOB_NAME = "publish_bi_marts"
+PUBLISH_JOB_NAME = "publish_views"
 
 
 @dbt_assets(
@@ -35,30 +36,31 @@ def crm_bi_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehou
         yield from dbt.cli(["build"], context=context).stream()
 
 
-publish_bi_marts = dg.define_asset_job(
+publish_views = dg.define_asset_job(
     PUBLISH_JOB_NAME,
-    selection=dg.AssetSelection.assets(crm_bi_marts),
-    description="(Re)builds the contracted BI views; needed only when their definition changes.",
+    selection=dg.AssetSelection.assets(crm_staging_views, crm_bi_marts),
+    description="(Re)builds the staging and the contracted BI views; needed only when they change.",
 )
 
 
-def bi_marts_version() -> str:
-    """Changes whenever a BI model's SQL or the tables beneath them change."""
+def views_version() -> str:
+    """Changes whenever a view's SQL, the schemas they live in or the tables beneath change."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
     checksums = sorted(
         node["checksum"]["checksum"]
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and BI_TAG in node["tags"]
+        if node["resource_type"] == "model" and {BI_TAG, STAGING_TAG} & set(node["tags"])
     )
-    beneath = analytics_ddl(load_settings().analytics_schema)
+    settings = load_settings()
+    beneath = [settings.source_schema, *analytics_ddl(settings.analytics_schema)]
     return hashlib.sha256(json.dumps([checksums, beneath]).encode()).hexdigest()[:16]
 
 
 @dg.sensor(
-    job=publish_bi_marts,
+    job=publish_views,
     minimum_interval_seconds=600,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Publishes the BI views once per new definition (a run key per version).",
+    description="Publishes the views once per new definition (a run key per version).",
 )
-def publish_changed_bi_marts() -> dg.RunRequest:
-    return dg.RunRequest(run_key=f"bi-marts-{bi_marts_version()}")
+def publish_changed_views() -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"views-{views_version()}")

@@ -1,7 +1,8 @@
 """The dbt project as Dagster assets: raw CRM sources -> staging views -> customer_features.
 
-The BI views (models tagged ``bi``) are built separately by defs/bi_marts.py: they read the
-Python assets' tables and are not partitioned.
+Views are not partitioned and not rebuilt daily: the staging views (here) and the BI views
+(defs/bi_marts.py) are published when their definition changes. The daily, partitioned build
+covers the incremental marts only, so a run records no per-tenant events for views.
 """
 
 import json
@@ -23,6 +24,7 @@ from crm_scoring.warehouse.dbt_manifest import ensure_manifest
 
 OWNERS = PARTITIONED_ASSET["owners"]
 BI_TAG = "bi"
+STAGING_TAG = "staging"
 # The CRM's own tables; the project's other source ("scoring") is the Python assets' output.
 CRM_SOURCE = "crm"
 
@@ -54,7 +56,7 @@ translator = CrmDbtTranslator()
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    exclude=f"tag:{BI_TAG}",
+    exclude=f"tag:{BI_TAG} tag:{STAGING_TAG}",
     partitions_def=scoring_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
@@ -62,17 +64,34 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     """Builds the run's (date, tenant) partitions of every dbt model in ONE dbt invocation."""
     scopes = warehouse.scopes_of_run(context.partition_keys)
     with (
-        # dbt recreates the staging views on every build; two builds at once would collide.
+        # Builds take turns: one may be replacing the staging views the other reads.
         warehouse.advisory_lock("dbt-build", context.log.info),
         warehouse.registered_scope(context.run.run_id, scopes) as scope_id,
         dbt_environment(warehouse.database_url, scope_id),
         naming_partitions("dbt build (customer_features)", scopes),
     ):
+        if not warehouse.relation_exists(f"{warehouse.analytics_schema}_staging.stg_crm__activities"):
+            # A database nobody published to yet: build them rather than fail the day.
+            context.log.warning("staging views missing; building them (publish_views records them)")
+            dbt.cli(["run", "--select", f"tag:{STAGING_TAG}"], manifest=dbt_project.manifest_path).wait()
         invocation = dbt.cli(["build"], context=context)
         yield from invocation.stream()
     # Each invocation writes its artifacts to a fresh target directory; keep failed ones for
     # debugging, drop successful ones so daily runs do not fill the disk.
     shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=f"tag:{STAGING_TAG}",
+    name="crm_staging_views",
+)
+def crm_staging_views(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """(Re)creates the staging views over the CRM's tables, between daily builds."""
+    with warehouse.advisory_lock("dbt-build", context.log.info), dbt_environment(warehouse.database_url):
+        yield from dbt.cli(["build"], context=context).stream()
 
 
 def crm_source_specs() -> list[dg.AssetSpec]:

@@ -16,7 +16,7 @@ from crm_scoring.defs.partitions import scopes_of_run
 from crm_scoring.scope import WINDOW_DAYS, DayScope
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
 from crm_scoring.warehouse.reads import read_partition_rows
-from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl
+from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl, relation_exists
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
 from crm_scoring.warehouse.writes import replace_partition_rows
@@ -41,6 +41,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def table(self, name: str) -> str:
         return f"{self.analytics_schema}.{name}"
+
+    def relation_exists(self, qualified_name: str) -> bool:
+        return relation_exists(self.engine, qualified_name)
 
     def source_table(self, name: str) -> str:
         return f"{self.source_schema}.{name}"

@@ -289,6 +289,12 @@ def secondary_indexes(statements: list[str]) -> list[str]:
     return re.findall(r"create index if not exists (\w+)", "\n".join(statements))
 
 
+def relation_exists(engine: Engine, qualified_name: str) -> bool:
+    with engine.connect() as connection:
+        found = connection.execute(text("select to_regclass(:name)"), {"name": qualified_name}).scalar()
+    return found is not None
+
+
 def apply_ddl(engine: Engine, statements: list[str]) -> None:
     with engine.begin() as connection:
         _lock(connection)

@@ -39,7 +39,7 @@ def published(instance, engine, settings, load_sources, tmp_path):
     registered = operations.sync_tenants(instance, engine, settings)
     [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
     assert outcome.success
-    run_id, success = operations.publish_bi_views(instance, tmp_path / "publish.log")
+    run_id, success = operations.publish_views(instance, tmp_path / "publish.log")
     assert success, (tmp_path / "publish.log").read_text()[-3000:]
     return run_id
 

@@ -21,14 +21,14 @@ def readers(instance, engine, settings, load_sources, database_url, tmp_path):
     registered = operations.sync_tenants(instance, engine, settings)
     [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
     assert outcome.success
-    assert operations.publish_bi_views(instance, tmp_path / "publish.log")[1]
+    assert operations.publish_views(instance, tmp_path / "publish.log")[1]
     roles = {
         tenant: grant_reader(engine, settings.analytics_schema, tenant, "pw-" + tenant)
         for tenant in ("acme", "globex")
     }
     apply_ddl(engine, reader_ddl(settings.analytics_schema))  # idempotent: a second time is harmless
     # dbt replaces the views on every publish: the readers' grant must carry over to the new ones
-    assert operations.publish_bi_views(instance, tmp_path / "publish.log")[1]
+    assert operations.publish_views(instance, tmp_path / "publish.log")[1]
     with engine.begin() as connection:  # a reader login with no tenant of its own
         connection.execute(
             text(
