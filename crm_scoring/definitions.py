@@ -13,18 +13,18 @@ import dagster as dg
 from crm_scoring.defs.alert_lifecycle import deliver_churn_alerts
 from crm_scoring.defs.bi_marts import (
     PUBLISH_JOB_NAME,
-    crm_bi_marts,
+    crm_views,
     publish_changed_views,
     publish_views,
 )
-from crm_scoring.defs.dbt import crm_source_specs, crm_staging_views
+from crm_scoring.defs.dbt import crm_source_specs
 from crm_scoring.defs.jobs import SCORING_ASSETS, SCORING_JOB_NAME, scoring_job
 from crm_scoring.defs.resources import build_resources
 from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
 
 defs = dg.Definitions(
-    assets=[*crm_source_specs(), crm_staging_views, *SCORING_ASSETS, crm_bi_marts],
+    assets=[*crm_source_specs(), *SCORING_ASSETS, crm_views],
     jobs=[scoring_job, publish_views],
     schedules=[daily_scoring],
     sensors=[register_new_tenants, isolate_failed_tenants, deliver_churn_alerts, publish_changed_views],

@@ -12,7 +12,7 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from crm_scoring.defs.dbt import BI_TAG, STAGING_TAG, crm_staging_views, dbt_project, translator
+from crm_scoring.defs.dbt import BI_TAG, STAGING_TAG, dbt_project, translator
 from crm_scoring.defs.resources import WarehouseResource, dbt_environment
 from crm_scoring.settings import load_settings
 from crm_scoring.warehouse.schema import analytics_ddl
@@ -24,13 +24,15 @@ PUBLISH_JOB_NAME = "publish_views"
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    select=f"tag:{BI_TAG}",
-    name="crm_bi_marts",
+    select=f"tag:{STAGING_TAG} tag:{BI_TAG}",
+    name="crm_views",
 )
-def crm_bi_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Builds the BI views; a contract violation (a column renamed or retyped) fails the build."""
+def crm_views(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Builds the staging and the BI views in one dbt invocation; a contract violation (a BI
+    column renamed or retyped) fails the build."""
     with (
-        warehouse.advisory_lock("dbt-bi-build", context.log.info),
+        # The daily build reads the staging views: replacing them waits for it, and it for us.
+        warehouse.advisory_lock("dbt-build", context.log.info),
         dbt_environment(warehouse.database_url),
     ):
         yield from dbt.cli(["build"], context=context).stream()
@@ -38,7 +40,7 @@ def crm_bi_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehou
 
 publish_views = dg.define_asset_job(
     PUBLISH_JOB_NAME,
-    selection=dg.AssetSelection.assets(crm_staging_views, crm_bi_marts),
+    selection=dg.AssetSelection.assets(crm_views),
     description="(Re)builds the staging and the contracted BI views; needed only when they change.",
 )
 

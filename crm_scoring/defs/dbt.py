@@ -81,19 +81,6 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
     shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    select=f"tag:{STAGING_TAG}",
-    name="crm_staging_views",
-)
-def crm_staging_views(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """(Re)creates the staging views over the CRM's tables, between daily builds."""
-    with warehouse.advisory_lock("dbt-build", context.log.info), dbt_environment(warehouse.database_url):
-        yield from dbt.cli(["build"], context=context).stream()
-
-
 def crm_source_specs() -> list[dg.AssetSpec]:
     """The raw CRM tables as observable (not materialisable) assets, described from dbt."""
     manifest = json.loads(dbt_project.manifest_path.read_text())
