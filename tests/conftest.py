@@ -110,7 +110,8 @@ def load_sources(engine: Engine, settings: Settings):
                     f"{out}.churn_risk_overview, {out}.churn_backtest, {out}.churn_backtest_calibration"
                 )
             )
-            for dbt_table in ("customer_features", "data_quality_issues"):  # exist after a first run
+            # dbt builds these on a first run; the profile history would carry states across tests
+            for dbt_table in ("customer_features", "data_quality_issues", "profile_history"):
                 if connection.execute(text("select to_regclass(:t)"), {"t": f"{out}.{dbt_table}"}).scalar():
                     connection.execute(text(f"truncate {out}.{dbt_table}"))
             for table, rows in tables.items():

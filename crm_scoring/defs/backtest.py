@@ -49,7 +49,7 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             outcomes = churn_outcomes(
                 warehouse.engine,
                 scores_table=warehouse.table("customer_scores"),
-                profiles_table=warehouse.source_table("customer_profiles"),
+                history_table=warehouse.table("profile_history"),
                 activities_table=warehouse.source_table("activities"),
                 as_of_date=evaluated.as_of_date,
                 tenant_ids=scope.tenant_ids,

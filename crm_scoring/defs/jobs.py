@@ -7,7 +7,7 @@ import dagster as dg
 from crm_scoring.defs.alert_lifecycle import churn_alert_episodes
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.backtest import churn_backtest
-from crm_scoring.defs.dbt import crm_dbt_models
+from crm_scoring.defs.dbt import crm_dbt_models, crm_profile_history
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
 from crm_scoring.defs.partitions import scoring_key
 from crm_scoring.defs.scoring import customer_scores
@@ -25,6 +25,7 @@ TRIGGER_TAG = "crm_scoring/trigger"
 
 # Every materialisable asset of the graph, in lineage order.
 SCORING_ASSETS = [
+    crm_profile_history,
     crm_dbt_models,
     customer_scores,
     churn_alerts,
@@ -88,4 +89,4 @@ def contiguous_runs(registered: Sequence[str], wanted: Sequence[str]) -> list[tu
 
 def scoring_job_asset_keys() -> list[dg.AssetKey]:
     """The Python assets whose partitions say whether a (day, tenant) was scored."""
-    return [asset.key for asset in SCORING_ASSETS if asset is not crm_dbt_models]
+    return [asset.key for asset in SCORING_ASSETS if asset not in (crm_profile_history, crm_dbt_models)]

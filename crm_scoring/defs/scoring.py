@@ -18,7 +18,7 @@ from crm_scoring.settings import ConfigError, load_scoring_config
 from crm_scoring.warehouse.writes import record_config_versions
 
 T = TypeVar("T", int, str)
-KEY_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "status"]
+KEY_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "status", "profile_state_source"]
 _SPEC_ONLY = ScoringConfigFile(source="(specification)", version="spec", defaults=SPEC_CONFIG)
 
 

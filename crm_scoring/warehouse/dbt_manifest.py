@@ -8,7 +8,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 from crm_scoring.settings import DBT_EXECUTABLE
 
-_WATCHED = ("models", "macros", "tests")
+_WATCHED = ("models", "macros", "snapshots", "tests")
 
 
 def ensure_manifest(project: DbtProject) -> None:

@@ -13,14 +13,15 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 EVALUATED_STATUS = "ACTIVE"
-INACTIVE_STATUS = "INACTIVE"
+# A merge folds a duplicate into another profile: the customer stays, so it is no churn.
+MERGED_STATUS = "MERGED"
 
 
 def churn_outcomes(
     engine: Engine,
     *,
     scores_table: str,
-    profiles_table: str,
+    history_table: str,
     activities_table: str,
     as_of_date: date,
     tenant_ids: Sequence[str],
@@ -28,36 +29,44 @@ def churn_outcomes(
     window_end: datetime,
 ) -> pd.DataFrame:
     """(tenant_id, customer_id, churn_risk_score, churned) of every customer scored ACTIVE on
-    ``as_of_date`` whose profile existed before ``window_start`` (the day's as_of).
+    ``as_of_date`` (its status in force then, by the point-in-time rules).
 
-    Churned means, within [window_start, window_end): no activity at all, or the profile was
-    deleted (``deleted_at`` before the window closed, or the profile is gone), or it is INACTIVE
-    now and was last updated inside the window. Profiles keep only their current state, so an
-    INACTIVE profile updated again after the window counts only through its activity.
+    Churned means, within [window_start, window_end), by the profile history (``history_table``,
+    versions in force from their updated_at): a version took effect that is neither ACTIVE nor
+    MERGED, or soft-deleted the profile; or the profile vanished from the CRM before the window
+    closed; or the customer had no activity at all. Only the window is read: nothing before
+    the scores' day, nothing after the window.
     """
-    # The activity probe is one (customer_id, occurred_at) index range per customer.
+    # The probes are one (customer_id, ...) index range per customer.
     query = text(
         f"""
         select scores.tenant_id, scores.customer_id, scores.churn_risk_score,
-               coalesce(
-                   profiles.id is null
-                   or profiles.deleted_at < :window_end
-                   or (profiles.status = :inactive
-                       and profiles.updated_at >= :window_start and profiles.updated_at < :window_end)
+               (
+                   exists (
+                       select from {history_table} as versions
+                       where versions.customer_id = scores.customer_id
+                         and versions.dbt_valid_from >= :window_start
+                         and versions.dbt_valid_from < :window_end
+                         and (versions.status not in (:evaluated, :merged)
+                              or versions.deleted_at < :window_end)
+                   )
+                   or coalesce(  -- its last version closed by a capture that no longer found it
+                       (select max(coalesce(versions.dbt_valid_to, 'infinity'))
+                        from {history_table} as versions
+                        where versions.customer_id = scores.customer_id) < :window_end,
+                       false  -- a customer the history never saw: no evidence
+                   )
                    or not exists (
                        select from {activities_table} as activities
                        where activities.customer_id = scores.customer_id
                          and activities.occurred_at >= :window_start
                          and activities.occurred_at < :window_end
-                   ),
-                   false  -- a null (no deleted_at, say) is no evidence of churn
+                   )
                ) as churned
         from {scores_table} as scores
-        left join {profiles_table} as profiles on profiles.id = scores.customer_id
         where scores.as_of_date = :as_of_date
           and scores.tenant_id = any(:tenants)
           and scores.status = :evaluated
-          and (profiles.id is null or profiles.created_at < :window_start)
         order by scores.tenant_id, scores.customer_id
         """
     )
@@ -71,6 +80,6 @@ def churn_outcomes(
                 "window_start": window_start,
                 "window_end": window_end,
                 "evaluated": EVALUATED_STATUS,
-                "inactive": INACTIVE_STATUS,
+                "merged": MERGED_STATUS,
             },
         )

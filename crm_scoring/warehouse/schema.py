@@ -141,6 +141,9 @@ def analytics_ddl(schema: str) -> list[str]:
             primary key (as_of_date, tenant_id, customer_id)
         )""",
         f"alter table {schema}.customer_scores add column if not exists top_reasons text not null default ''",
+        # Where the row's profile fields came from (history | current | reconstructed, see
+        # int_profiles_as_of); null on rows scored before profiles were read as of their day.
+        f"alter table {schema}.customer_scores add column if not exists profile_state_source text",
         # The scoring config each row was scored with (see rules/config.py). The default only
         # labels rows written before the column existed (scored with the specification's
         # values, then hard-coded); the customer_scores asset always writes the label.

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 DAY = date(2026, 3, 15)
 AS_OF = datetime(2026, 3, 16, tzinfo=UTC)
+PROFILES_SINCE = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def ago(days: float = 0, hours: float = 0, microseconds: int = 0) -> datetime:
@@ -29,6 +30,9 @@ def profile(customer_id: str, tenant: str, status: str = "ACTIVE", **columns) ->
         "push_opt_in": False,
         "whatsapp_opt_in": False,
         "last_email_open_at": None,
+        # Long before DAY and unchanged since: the profile state of DAY is this row.
+        "created_at": PROFILES_SINCE,
+        "updated_at": PROFILES_SINCE,
     }
     return base | columns
 

@@ -138,7 +138,7 @@ def test_outcomes_and_figures_in_tables_and_dagster_metadata(backtested, instanc
     outcomes = churn_outcomes(
         engine,
         scores_table=f"{settings.analytics_schema}.customer_scores",
-        profiles_table=f"{settings.source_schema}.customer_profiles",
+        history_table=f"{settings.analytics_schema}.profile_history",
         activities_table=f"{settings.source_schema}.activities",
         as_of_date=EVALUATED,
         tenant_ids=["acme", "globex"],
@@ -208,3 +208,52 @@ def test_rerun_replaces_and_a_day_without_scores_records_nothing(
         "acme (2026-03-16), globex (2026-03-16)"
     )
     assert metadata["figures"].value == "No customer to evaluate."
+
+
+# Backfilled history: everything is loaded at once, after the fact, as a new tenant backfilling
+# a year would. The history starts today, so E's profile states are reconstructed: a customer
+# INACTIVE today since a change inside the window was ACTIVE on E, and is evaluated.
+# h1: INACTIVE since 20 days into the window, last activity 10 days before E -> churned.
+# h2: ACTIVE, the same activity, plus one in the window -> stayed.
+# h3: INACTIVE since 20 days into the window, active in it too -> churned (status change).
+# h4: ACTIVE, last activity 40 days before E, none in the window -> churned (no activity).
+# h5: INACTIVE since 10 days before E: INACTIVE on E, not evaluated.
+# Scores of E (no opt-ins, no ltv, never opened an email: drop risk 50 -> 10 churn points):
+#   h1, h2, h3: activity 10 days ago, one in 30 days, none older: decline 0 -> churn 10.
+#   h4: 40 days since the last activity, none in 30 days -> decline 60 -> 21 + 10 = 31.
+# Evaluated h1-h4, churned h1, h3, h4: AUC = churners 10, 10, 31 against stayer 10:
+#   0.5 + 0.5 + 1 = 2 of 3 pairs.
+BACKFILLED = {
+    "customer_profiles": [
+        profile("h1", "hooli", status="INACTIVE", created_at=LONG_AGO, updated_at=after(20)),
+        profile("h2", "hooli", created_at=LONG_AGO, updated_at=LONG_AGO),
+        profile("h3", "hooli", status="INACTIVE", created_at=LONG_AGO, updated_at=after(20)),
+        profile("h4", "hooli", created_at=LONG_AGO, updated_at=LONG_AGO),
+        profile("h5", "hooli", status="INACTIVE", created_at=LONG_AGO, updated_at=after(-10)),
+    ],
+    "activities": [
+        *(activity(c, "LOGIN", after(-10), tenant="hooli") for c in ("h1", "h2", "h3", "h5")),
+        activity("h4", "LOGIN", after(-40), tenant="hooli"),
+        activity("h2", "LOGIN", after(5), tenant="hooli"),
+        activity("h3", "LOGIN", after(10), tenant="hooli"),
+    ],
+}
+
+
+def test_a_backfilled_history_counts_status_changes_and_silence_as_churn(
+    instance, engine, settings, load_sources, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.delenv("CRM_SCORING_CHURN_HORIZON_DAYS", raising=False)
+    load_sources(BACKFILLED)
+    registered = operations.sync_tenants(instance, engine, settings)
+    hooli = [key for key in registered if key == "hooli"]
+    for day in (EVALUATED, DAY):
+        [run] = operations.score_day(instance, day, registered, hooli, tmp_path / "run.log")
+        assert run.success
+    scores = _rows(engine, settings, "customer_scores", EVALUATED).set_index("customer_id")
+    assert scores.loc[["h1", "h2", "h3", "h4", "h5"], "status"].tolist() == ["ACTIVE"] * 4 + ["INACTIVE"]
+    assert scores.loc[["h1", "h2", "h3", "h4"], "churn_risk_score"].tolist() == [10, 10, 10, 31]
+
+    [figures] = _nulls_as_none(_rows(engine, settings, "churn_backtest", DAY).to_dict("records"))
+    assert (figures["tenant_id"], figures["customers"], figures["churned"]) == ("hooli", 4, 3)
+    assert figures["auc"] == pytest.approx(2 / 3)

@@ -1,9 +1,10 @@
+{# append_new_columns: a new column reaches existing deployments; older rows hold null there. #}
 {{
   config(
     materialized='incremental',
     incremental_strategy='scope_replace',
     full_refresh=false,
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook=[
       "set local work_mem = '{{ env_var('CRM_SCORING_DBT_WORK_MEM', '256MB') }}'",
     ],
@@ -44,7 +45,8 @@ select
     coalesce(activity.payment_received_90d, 0)::integer as payment_received_90d,
     tier.latest_tier_change_reason,
     coalesce(complaints.complaints_90d, 0)::integer as complaints_90d,
-    customers.last_email_open_at
+    customers.last_email_open_at,
+    customers.profile_state_source
 from {{ ref('int_scoped_customers') }} as customers
 left join {{ ref('int_customer_activity_features') }} as activity
     using (as_of_date, customer_id)

@@ -20,3 +20,10 @@ where {{ in_current_scope('rows_') }}
     {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
   )
 {% endtest %}
+
+{% test accepted_values_in_scope(model, column_name, values) %}
+select *
+from {{ model }} as rows_
+where {{ in_current_scope('rows_') }}
+  and ({{ column_name }} is null or {{ column_name }} not in ('{{ values | join("', '") }}'))
+{% endtest %}

@@ -18,5 +18,6 @@ select
     top_reasons::text as top_reasons,
     as_of::timestamptz as as_of,
     scored_at::timestamptz as scored_at,
-    config_version::text as config_version
+    config_version::text as config_version,
+    profile_state_source::text as profile_state_source
 from {{ source('scoring', 'customer_scores') }}
