@@ -29,6 +29,9 @@ from crm_scoring.settings import (
 from crm_scoring.synthetic import SIZES as SIZE_NAMES
 from crm_scoring.warehouse.urls import describe
 
+# Enough days that the backtest of the newest ones judges scores of backfilled days.
+DEMO_BACKFILL_DAYS = 120
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -58,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--date", required=True, help="the day to score, YYYY-MM-DD")
     run.add_argument("--tenant", action="append", help="a tenant to score (repeatable); default all")
     run.set_defaults(handler=_run)
+
+    backfill = commands.add_parser(
+        "backfill", help="score a range of past days, a few Dagster runs per month, resumable"
+    )
+    backfill.add_argument("--from", dest="first", required=True, help="the first day, YYYY-MM-DD")
+    backfill.add_argument("--to", dest="last", required=True, help="the last day, YYYY-MM-DD")
+    backfill.add_argument("--tenant", action="append", help="a tenant to score (repeatable); default all")
+    backfill.add_argument("--force", action="store_true", help="also rerun partitions already materialized")
+    backfill.add_argument(
+        "--days-per-run", type=int, default=31, help="days one run covers (start-up is paid per run)"
+    )
+    backfill.set_defaults(handler=_backfill)
 
     status = commands.add_parser("status", help="each tenant's state for a day, from Dagster")
     status.add_argument("--date", required=True, help="the day, YYYY-MM-DD")
@@ -148,11 +163,14 @@ def _demo(args: argparse.Namespace) -> int:
         f"{counts.campaign_interactions} campaign interactions, {counts.customer_notes} notes."
     )
     yesterday = today - timedelta(days=1)
-    evaluated = yesterday - timedelta(days=settings.churn_horizon_days)
-    print(f"First {evaluated}: the churn backtest of {yesterday} judges that day's scores.")
+    first = yesterday - timedelta(days=DEMO_BACKFILL_DAYS - 1)
+    print(
+        f"Backfilling {DEMO_BACKFILL_DAYS} days up to yesterday, each scored with the CRM as of that "
+        f"day; a day's churn backtest judges the scores of {settings.churn_horizon_days} days before."
+    )
     # Only the demo's tenants: the instance may remember others from earlier data (a benchmark).
     tenants = synthetic.tenant_ids(synthetic.SIZES["demo"].tenants)
-    if _score_and_report(engine, settings, evaluated, tenants, summary=False):
+    if _backfill_days(engine, settings, first, yesterday - timedelta(days=1), tenants, True, 31):
         return 1
     return _score_and_report(engine, settings, yesterday, tenants)
 
@@ -189,6 +207,64 @@ def _run(args: argparse.Namespace) -> int:
     return _score_and_report(engine, settings, day, args.tenant)
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    load_scoring_config()  # an invalid scoring config is refused before anything starts
+    settings = load_settings()
+    today = operations.today_in(settings)
+    first = operations.parse_day(args.first, settings, today, "--from")
+    last = operations.parse_day(args.last, settings, today, "--to")
+    if first > last:
+        raise operations.UsageError(f"--from {first} is after --to {last}")
+    if args.days_per_run < 1:
+        raise operations.UsageError("--days-per-run must be at least 1")
+    _, engine = _ready_database()
+    return _backfill_days(engine, settings, first, last, args.tenant, args.force, args.days_per_run)
+
+
+def _backfill_days(engine, settings, first, last, wanted, force: bool, days_per_run: int) -> int:
+    import dagster as dg
+
+    days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    log = settings.home / "logs" / f"backfill-{first}-{last}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.get() as instance:
+        registered = operations.sync_tenants(instance, engine, settings)
+        tenants = operations.resolve_tenant_keys(registered, wanted)
+        if not operations.views_exist(engine, settings):
+            _publish_views(instance, settings)
+        pending = operations.pending_partitions(instance, days, tenants, force)
+        runs = operations.backfill_runs(pending, registered, days_per_run)
+        todo = sum(len(keys) for keys in pending.values())
+        print(
+            f"Backfilling {first} … {last}: {len(days)} day(s) x {len(tenants)} tenant(s); "
+            f"{todo} partition(s) to score in {len(runs)} run(s), "
+            f"{len(days) * len(tenants) - todo} already materialized (skipped; --force reruns them)."
+        )
+        started = time.monotonic()
+        failed = []
+        for index, run in enumerate(runs, 1):
+            run_started = time.monotonic()
+            run_id, success = operations.execute_scoring_run(instance, run.tags(), log)
+            print(
+                f"[{index}/{len(runs)}] {run.first_day} … {run.last_day}, tenants {run.first_tenant} … "
+                f"{run.last_tenant}: {'succeeded' if success else 'FAILED'} in "
+                f"{time.monotonic() - run_started:.1f} s (run {run_id})",
+                flush=True,
+            )
+            if not success:
+                failed.append(run_id)
+    seconds = time.monotonic() - started
+    per_day = f", {seconds / len(days):.2f} s per day" if runs else ""
+    print(f"Backfill done in {seconds:.1f} s{per_day}; dbt output: {log}")
+    if failed:
+        print(
+            f"error: {len(failed)} run(s) failed ({', '.join(failed)}); `crm-scoring status --date D` names "
+            "the tenants, and running the same backfill again retries only what is not materialized",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
 def _status(args: argparse.Namespace) -> int:
     settings, day, engine = _day_command(args)
     registered, statuses = _day_statuses(engine, settings, day)
@@ -219,7 +295,7 @@ def _rerun_failed(args: argparse.Namespace) -> int:
     return _score_and_report(engine, settings, day, failed)
 
 
-def _score_and_report(engine, settings, day, wanted: list[str] | None, *, summary: bool = True) -> int:
+def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
     import dagster as dg
 
     configs = load_scoring_config()  # checked before the database too; read again by the run
@@ -237,8 +313,6 @@ def _score_and_report(engine, settings, day, wanted: list[str] | None, *, summar
         state = "succeeded" if outcome.success else "FAILED"
         print(f"run {outcome.run_id} ({outcome.first_tenant} … {outcome.last_tenant}): {state}")
     success = all(outcome.success for outcome in outcomes)
-    if not summary:
-        return 0 if success else 1
     keys = operations.resolve_tenant_keys(registered, wanted)
     tenants = list(operations.tenant_names(engine, settings, keys).values())
     _print_summary(operations.day_summary(engine, settings, day, tenants), day)
@@ -257,9 +331,26 @@ def _print_summary(summary: dict, day) -> None:
         print(engagement.to_string())
         print(f"\n{summary['alert_count']} churn alert(s); the highest:")
         print(summary["alerts"].to_string(index=False) if len(summary["alerts"]) else "(none)")
-        if len(summary["backtest"]):
+        backtest = summary["backtest"]
+        if len(backtest):
             print("\nChurn backtest: how the churn scores of that earlier day ranked who churned since:")
-            print(summary["backtest"].round(3).to_string(index=False))
+            print(backtest.drop(columns="why_undefined").round(3).to_string(index=False))
+            for row in backtest.itertuples():
+                if isinstance(row.why_undefined, str):
+                    print(f"  {row.tenant_id}: {row.why_undefined}")
+        _print_not_judged(summary, day)
+
+
+def _print_not_judged(summary: dict, day) -> None:
+    """Tenants the backtest could not judge: it needs their scores of the day a horizon back."""
+    judged = set(summary["backtest"]["tenant_id"])
+    missing = [tenant for tenant in summary["overview"]["tenant_id"] if tenant not in judged]
+    if missing:
+        print(
+            f"\nNo churn backtest for {', '.join(missing)}: it judges the scores of the day "
+            f"{load_settings().churn_horizon_days} days before {day}, and there are none of that "
+            "day (not scored, or no ACTIVE customer then): `crm-scoring backfill` scores past days."
+        )
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -6,9 +6,9 @@ Runs go through the Dagster instance (recorded, visible in the UI), never around
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -45,17 +45,19 @@ def init_db(engine: Engine, settings: Settings) -> None:
     apply_ddl(engine, source_ddl(settings.source_schema) + analytics_ddl(settings.analytics_schema))
 
 
-def parse_day(value: str, settings: Settings, today: date) -> date:
+def parse_day(value: str, settings: Settings, today: date, option: str = "--date") -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--date {value!r} is not a date in YYYY-MM-DD form") from None
+        raise UsageError(f"{option} {value!r} is not a date in YYYY-MM-DD form") from None
     first = date.fromisoformat(settings.partitions_start)
     if day < first:
-        raise UsageError(f"--date {day} is before the first partition {first} (CRM_SCORING_PARTITIONS_START)")
+        raise UsageError(
+            f"{option} {day} is before the first partition {first} (CRM_SCORING_PARTITIONS_START)"
+        )
     if day >= today:
         raise UsageError(
-            f"--date {day} is not a complete day yet in {settings.timezone}; "
+            f"{option} {day} is not a complete day yet in {settings.timezone}; "
             f"the latest scorable day is {date.fromordinal(today.toordinal() - 1)}"
         )
     return day
@@ -114,6 +116,66 @@ def score_day(
         run_id, success = execute_scoring_run(instance, tags, output_log)
         outcomes.append(RunOutcome(run_id, first, last, success))
     return outcomes
+
+
+@dataclass(frozen=True)
+class BackfillRun:
+    """One run of a backfill: consecutive days x a contiguous stretch of the tenant registry."""
+
+    first_day: date
+    last_day: date
+    first_tenant: str
+    last_tenant: str
+
+    def tags(self) -> dict[str, str]:
+        from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, scoring_key, scoring_run_tags
+
+        return {
+            RANGE_START_TAG: str(scoring_key(self.first_day.isoformat(), self.first_tenant)),
+            RANGE_END_TAG: str(scoring_key(self.last_day.isoformat(), self.last_tenant)),
+            **scoring_run_tags("backfill", self.first_tenant, self.last_tenant),
+        }
+
+
+def backfill_runs(
+    pending: Mapping[date, Sequence[str]], registered: Sequence[str], days_per_run: int
+) -> list[BackfillRun]:
+    """The runs that materialize every pending (day, tenants) of a range of days: the days in
+    chunks of at most ``days_per_run``; within a chunk, consecutive days whose pending tenants
+    form the same stretches of the registry share one run per stretch (usually: one run per
+    chunk, every tenant)."""
+    from crm_scoring.defs.jobs import contiguous_runs
+
+    days = sorted(pending)
+    runs: list[BackfillRun] = []
+    for start in range(0, len(days), days_per_run):
+        spans: list[tuple[date, date, list[tuple[str, str]]]] = []
+        for day in days[start : start + days_per_run]:
+            stretches = contiguous_runs(registered, pending[day])
+            if not stretches:
+                continue
+            if spans and spans[-1][2] == stretches and spans[-1][1] == day - timedelta(days=1):
+                spans[-1] = (spans[-1][0], day, stretches)
+            else:
+                spans.append((day, day, stretches))
+        runs += [
+            BackfillRun(first, last, *stretch) for first, last, stretches in spans for stretch in stretches
+        ]
+    return runs
+
+
+def pending_partitions(
+    instance: dg.DagsterInstance, days: Sequence[date], tenants: Sequence[str], force: bool
+) -> dict[date, list[str]]:
+    """{day: tenants (partition keys) to materialize}: all of them with ``force``, else those
+    not yet materialized for every asset of the scoring job (failed, missing, partial)."""
+    from crm_scoring.defs.partitions import scoring_key
+
+    keys = {(day, tenant): str(scoring_key(day.isoformat(), tenant)) for day in days for tenant in tenants}
+    states = {} if force else partition_states(instance, list(keys.values()))
+    return {
+        day: [tenant for tenant in tenants if states.get(keys[day, tenant]) != "materialized"] for day in days
+    }
 
 
 def execute_scoring_run(
@@ -194,7 +256,7 @@ def day_summary(engine: Engine, settings: Settings, day: date, tenants: Sequence
             text(
                 "select tenant_id, evaluated_as_of_date as scores_of, customers, churned, churn_rate, auc, "
                 "alerted, precision_at_threshold as precision, recall_at_threshold as recall, "
-                f"top_decile_lift from {schema}.churn_backtest "
+                f"top_decile_lift, why_undefined from {schema}.churn_backtest "
                 "where as_of_date = :day and tenant_id = any(:tenants) order by tenant_id"
             ),
             connection,
@@ -221,23 +283,33 @@ class TenantStatus:
     error: str | None
 
 
-def day_status(instance: dg.DagsterInstance, day: date, tenants: Sequence[str]) -> list[TenantStatus]:
-    """Each tenant's state for the day, from the Dagster instance: the worst state over the
-    partition's assets, and for a failure the run and the error that caused it."""
+def partition_states(instance: dg.DagsterInstance, partition_keys: Sequence[str]) -> dict[str, str]:
+    """{partition key: materialized | missing | in progress | failed}: the worst state over the
+    scoring job's assets, one instance query per asset for all the keys."""
     from crm_scoring.defs.jobs import scoring_job_asset_keys
-    from crm_scoring.defs.partitions import scoring_key, scoring_partitions
+    from crm_scoring.defs.partitions import scoring_partitions
 
-    keys = {tenant: str(scoring_key(day.isoformat(), tenant)) for tenant in tenants}
-    worst: dict[str, str] = dict.fromkeys(tenants, "materialized")
+    worst: dict[str, str] = dict.fromkeys(partition_keys, "materialized")
     rank = {"materialized": 0, "missing": 1, "in progress": 2, "failed": 3}
     names = {"MATERIALIZED": "materialized", "FAILED": "failed", "IN_PROGRESS": "in progress"}
     for asset_key in scoring_job_asset_keys():
-        statuses = instance.get_status_by_partition(asset_key, list(keys.values()), scoring_partitions) or {}
-        for tenant, key in keys.items():
+        statuses = instance.get_status_by_partition(asset_key, list(partition_keys), scoring_partitions) or {}
+        for key in partition_keys:
             status = statuses.get(key)
             state = names[status.value] if status else "missing"
-            if rank[state] > rank[worst[tenant]]:
-                worst[tenant] = state
+            if rank[state] > rank[worst[key]]:
+                worst[key] = state
+    return worst
+
+
+def day_status(instance: dg.DagsterInstance, day: date, tenants: Sequence[str]) -> list[TenantStatus]:
+    """Each tenant's state for the day, from the Dagster instance: the worst state over the
+    partition's assets, and for a failure the run and the error that caused it."""
+    from crm_scoring.defs.partitions import scoring_key
+
+    keys = {tenant: str(scoring_key(day.isoformat(), tenant)) for tenant in tenants}
+    states = partition_states(instance, list(keys.values()))
+    worst = {tenant: states[key] for tenant, key in keys.items()}
     return [
         TenantStatus(tenant, worst[tenant], *_last_failure(instance, keys[tenant]))
         if worst[tenant] == "failed"

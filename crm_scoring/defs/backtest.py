@@ -113,7 +113,15 @@ def _figures_markdown(sections: list[tuple[DayScope, TenantBacktests]]) -> str:
                 f"| {_percent(row.precision_at_threshold)} | {_percent(row.recall_at_threshold)} "
                 f"| {_decimal(row.top_decile_lift, 2, 'x')} |"
             )
-    return "\n".join(lines) if len(lines) > 2 else "No customer to evaluate."
+    if len(lines) == 2:
+        return "No customer to evaluate."
+    notes = [
+        f"- {_cell(row.tenant_id)}, scores of {evaluated.as_of_date}: {row.why_undefined}"
+        for evaluated, backtests in sections
+        for row in backtests.figures.itertuples()
+        if isinstance(row.why_undefined, str)
+    ]
+    return "\n".join([*lines, *(["", "n/a because:", *notes] if notes else [])])
 
 
 def _calibration_markdown(sections: list[tuple[DayScope, TenantBacktests]]) -> str:

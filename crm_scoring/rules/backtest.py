@@ -154,6 +154,20 @@ def backtest_figures(scores: npt.ArrayLike, churned: npt.ArrayLike, threshold: i
     )
 
 
+def why_undefined(figures: BacktestFigures, threshold: int) -> str | None:
+    """Which figures are undefined for this population and why, in words; None when none is."""
+    if figures.customers == 0:
+        return "nobody to evaluate: no customer was ACTIVE on the scored day"
+    reasons = []
+    if figures.churned == 0:
+        reasons.append("no evaluated customer churned in the window, so AUC, recall and lift are undefined")
+    elif figures.churned == figures.customers:
+        reasons.append("every evaluated customer churned, so AUC is undefined")
+    if figures.alerted == 0:
+        reasons.append(f"no customer reached the alert threshold {threshold}, so precision is undefined")
+    return "; ".join(reasons) or None
+
+
 def tenant_backtests(outcomes: pd.DataFrame, thresholds: Mapping[str, int]) -> TenantBacktests:
     """Figures per tenant of ``outcomes`` (tenant_id, churn_risk_score, churned), tenants sorted;
     precision and recall at each tenant's alert threshold."""
@@ -161,11 +175,13 @@ def tenant_backtests(outcomes: pd.DataFrame, thresholds: Mapping[str, int]) -> T
     for tenant_id, rows in outcomes.groupby("tenant_id", sort=True):
         scores, churned = rows["churn_risk_score"].to_numpy(), rows["churned"].to_numpy()
         threshold = thresholds[tenant_id]
+        tenant_figures = backtest_figures(scores, churned, threshold)
         figures.append(
             {
                 "tenant_id": tenant_id,
                 "alert_threshold": threshold,
-                **asdict(backtest_figures(scores, churned, threshold)),
+                **asdict(tenant_figures),
+                "why_undefined": why_undefined(tenant_figures, threshold),
             }
         )
         bands.append(calibration(scores, churned).assign(tenant_id=tenant_id))
@@ -177,7 +193,12 @@ def tenant_backtests(outcomes: pd.DataFrame, thresholds: Mapping[str, int]) -> T
     )
 
 
-_FIGURE_COLUMNS = ["tenant_id", "alert_threshold", *(field.name for field in fields(BacktestFigures))]
+_FIGURE_COLUMNS = [
+    "tenant_id",
+    "alert_threshold",
+    *(field.name for field in fields(BacktestFigures)),
+    "why_undefined",
+]
 
 
 def _tenant_first(frames: Sequence[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:

@@ -270,6 +270,8 @@ def analytics_ddl(schema: str) -> list[str]:
             run_id text not null,
             primary key (as_of_date, tenant_id)
         )""",
+        # Which figures of the row are undefined and why, in words (null: all defined).
+        f"alter table {schema}.churn_backtest add column if not exists why_undefined text",
         f"""create table if not exists {schema}.churn_backtest_calibration (
             as_of_date date not null,
             tenant_id text not null,

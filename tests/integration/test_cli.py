@@ -25,7 +25,7 @@ def crm_scoring(*args: str, home: Path, **env: str) -> subprocess.CompletedProce
         env=environment,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the demo backfills 120 days
     )
 
 

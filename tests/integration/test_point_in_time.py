@@ -227,3 +227,38 @@ def test_later_days_read_the_versions_the_history_captured(
         for day in (next_day, day_after)
     }
     assert read == {next_day: ["ACTIVE", "history"], day_after: ["INACTIVE", "history"]}
+
+
+def test_a_backfill_scores_days_in_few_runs_and_resumes_where_it_stopped(
+    instance, engine, settings, load_sources, tmp_path
+) -> None:
+    load_sources(dataset.SOURCES)
+    registered = operations.sync_tenants(instance, engine, settings)
+    days = [dataset.DAY - timedelta(days=offset) for offset in (2, 1, 0)]
+    pending = operations.pending_partitions(instance, days, registered, force=False)
+    assert pending == dict.fromkeys(days, registered)  # the instance is new: nothing done yet
+    runs = operations.backfill_runs(pending, registered, days_per_run=2)
+    assert [(run.first_day, run.last_day) for run in runs] == [(days[0], days[1]), (days[2], days[2])]
+    for run in runs:
+        assert operations.execute_scoring_run(instance, run.tags(), tmp_path / "run.log")[1]
+
+    # A multi-day run scores each day as a run of that day alone would (dataset.py's figures).
+    scores = _partition(engine, settings, "customer_scores", dataset.DAY)
+    assert dict(zip(scores["customer_id"], scores["churn_risk_score"], strict=True)) == {
+        customer: expected["churn_risk_score"] for (_, customer), expected in dataset.EXPECTED.items()
+    }
+    for day in days[:2]:
+        assert len(_partition(engine, settings, "customer_scores", day)) == len(dataset.EXPECTED)
+
+    # Resuming: every partition is materialized, so nothing is left to run...
+    again = operations.pending_partitions(instance, days, registered, force=False)
+    assert again == {day: [] for day in days}
+    assert operations.backfill_runs(again, registered, days_per_run=2) == []
+    # ...except the day before them, and --force takes everything again.
+    wider = [days[0] - timedelta(days=1), *days]
+    resumed = operations.backfill_runs(
+        operations.pending_partitions(instance, wider, registered, force=False), registered, 31
+    )
+    assert [(run.first_day, run.last_day) for run in resumed] == [(wider[0], wider[0])]
+    forced = operations.pending_partitions(instance, days, registered, force=True)
+    assert forced == dict.fromkeys(days, registered)

@@ -172,3 +172,21 @@ def test_no_outcomes_give_empty_tables_with_their_columns() -> None:
     result = tenant_backtests(pd.DataFrame({"tenant_id": [], "churn_risk_score": [], "churned": []}), {})
     assert result.figures.empty and "auc" in result.figures.columns
     assert result.calibration.empty and "churn_rate" in result.calibration.columns
+
+
+def test_undefined_figures_are_explained_in_words() -> None:
+    from crm_scoring.rules.backtest import backtest_figures, why_undefined
+
+    nobody_churned = backtest_figures([10, 90], [False, False], 80)
+    assert why_undefined(nobody_churned, 80) == (
+        "no evaluated customer churned in the window, so AUC, recall and lift are undefined"
+    )
+    all_churned_none_alerted = backtest_figures([10, 20], [True, True], 80)
+    assert why_undefined(all_churned_none_alerted, 80) == (
+        "every evaluated customer churned, so AUC is undefined; "
+        "no customer reached the alert threshold 80, so precision is undefined"
+    )
+    assert why_undefined(backtest_figures([], [], 80), 80) == (
+        "nobody to evaluate: no customer was ACTIVE on the scored day"
+    )
+    assert why_undefined(backtest_figures([10, 90], [False, True], 80), 80) is None

@@ -12,5 +12,6 @@ select
     precision_at_threshold::double precision as precision_at_threshold,
     recall_at_threshold::double precision as recall_at_threshold,
     top_decile_lift::double precision as top_decile_lift,
-    computed_at::timestamptz as computed_at
+    computed_at::timestamptz as computed_at,
+    why_undefined::text as why_undefined
 from {{ source('scoring', 'churn_backtest') }}
