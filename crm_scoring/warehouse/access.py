@@ -1,11 +1,13 @@
 """Read-only, tenant-isolated access for BI tools: a reader role and row-level security.
 
 `crm_scoring_reader` may read only the contracted BI views (schema `<analytics>_bi`, built by
-dbt), and row-level security shows it only the rows of one tenant: the tenant of a per-tenant
-login role (`crm-scoring grant-reader`), or, for a trusted middle tier on the shared role, the
-tenant in `SET app.tenant_id`. A session with neither sees no rows. A per-tenant role cannot
-widen its view with SET: its own tenant takes precedence. Tenant ids are only ever bound
-parameters; role names are derived and validated identifiers.
+dbt), and row-level security shows it only the rows of one tenant: the tenant mapped to its
+login role in this database's `reader_tenants` (`crm-scoring grant-reader`). Access fails
+closed: a login without a mapping here (its row deleted, or the same cluster-wide login on
+another database) sees no rows, whatever it SETs. Only members of `crm_scoring_middle_tier`
+(`grant_middle_tier`), a trusted service that picks the tenant per session, are scoped by
+`SET app.tenant_id`; unset, they see no rows too. Tenant ids are only ever bound parameters;
+role names are derived and validated identifiers.
 
 The policies sit on the tables beneath the views; the views are `security_invoker`, so the
 policies see the reader. The reader holds SELECT on those tables (a security_invoker view needs
@@ -24,6 +26,8 @@ from crm_scoring.settings import bi_schema_of
 from crm_scoring.warehouse.schema import apply_ddl
 
 READER_ROLE = "crm_scoring_reader"
+# A member of the reader role (so it inherits the grants) whose sessions may choose their tenant.
+MIDDLE_TIER_ROLE = "crm_scoring_middle_tier"
 # The Python assets' tables beneath the BI views.
 BI_TABLES = (
     "customer_scores",
@@ -39,15 +43,21 @@ BI_TABLES = (
 
 def reader_ddl(schema: str) -> list[str]:
     bi = bi_schema_of(schema)
-    tenant_of_session = (
-        f"coalesce({schema}.reader_tenant(), nullif(current_setting('app.tenant_id', true), ''))"
+    # A mapped login never uses app.tenant_id, even if also granted the middle tier: a login
+    # that anyone could SET its way out of would not be one tenant's login.
+    tenant_set_by_middle_tier = (
+        f"{schema}.reader_tenant() is null and tenant_id = nullif(current_setting('app.tenant_id', true), '')"
     )
     statements = [
         f"""do $$ begin
               if not exists (select from pg_roles where rolname = '{READER_ROLE}') then
                 create role {READER_ROLE} nologin;
               end if;
+              if not exists (select from pg_roles where rolname = '{MIDDLE_TIER_ROLE}') then
+                create role {MIDDLE_TIER_ROLE} nologin;
+              end if;
             end $$""",
+        f"grant {READER_ROLE} to {MIDDLE_TIER_ROLE}",
         f"""create table if not exists {schema}.reader_tenants (
             role_name text primary key,
             tenant_id text not null
@@ -74,8 +84,13 @@ def reader_ddl(schema: str) -> list[str]:
             f"grant select on {schema}.{table} to {READER_ROLE}",
             f"alter table {schema}.{table} enable row level security",
             f"drop policy if exists tenant_isolation on {schema}.{table}",
+            # Fails closed: no mapping in this database, reader_tenant() is null, no row matches.
             f"""create policy tenant_isolation on {schema}.{table} for select to {READER_ROLE}
-                using (tenant_id = {tenant_of_session})""",
+                using (tenant_id = {schema}.reader_tenant())""",
+            # Policies are OR-ed; this one applies only to middle-tier members, never to a plain reader.
+            f"drop policy if exists middle_tier_tenant on {schema}.{table}",
+            f"""create policy middle_tier_tenant on {schema}.{table} for select to {MIDDLE_TIER_ROLE}
+                using ({tenant_set_by_middle_tier})""",
         ]
     return statements
 
@@ -115,3 +130,17 @@ def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> 
             {"role": role, "tenant": tenant_id},
         )
     return role
+
+
+def grant_middle_tier(engine: Engine, schema: str, role: str) -> None:
+    """Lets an existing login choose its tenant per session with `SET app.tenant_id`."""
+    apply_ddl(engine, reader_ddl(schema))
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("grant {} to {}").format(sql.Identifier(MIDDLE_TIER_ROLE), sql.Identifier(role))
+            )
+        raw.commit()
+    finally:
+        raw.close()
