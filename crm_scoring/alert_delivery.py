@@ -6,12 +6,12 @@ receiver dedupes on the key, so nothing is duplicated."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
+
+from crm_scoring import webhook
 
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
@@ -64,16 +64,4 @@ def deliver_pending(
 
 def _post(url: str, key: str, payload: dict) -> str | None:
     """None when the endpoint accepted the alert, else the error to record."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10):
-            return None
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return str(exc)[:500]
+    return webhook.post(url, json.dumps(payload).encode(), {"Idempotency-Key": key}).error

