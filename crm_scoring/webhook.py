@@ -32,7 +32,7 @@ _opener = urllib.request.build_opener(_RedirectsAreAnswers)
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str]) -> PostOutcome:
-    """POSTs `body` as JSON."""
+    """POSTs `body` as JSON; never raises."""
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
     )
@@ -47,5 +47,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str]) -> PostOutcome:
             else:
                 error = f"HTTP {exc.code}"
             return PostOutcome(exc.code, error[:MAX_ERROR_CHARS])
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return PostOutcome(None, str(exc)[:MAX_ERROR_CHARS])
+    except Exception as exc:
+        # Anything else (refused, timeout, a malformed answer that http.client rejects) is a
+        # failed attempt of this one post, recorded by the caller: it must not stop the others.
+        return PostOutcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])

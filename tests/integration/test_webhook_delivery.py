@@ -5,6 +5,10 @@ posts carry an HMAC signature when a secret is configured."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -137,3 +141,66 @@ def test_a_failure_notice_answered_by_a_redirect_is_not_delivered() -> None:
         status = post_json(f"{base}/hook", {"event": "scoring_run_failed"}, attempts=1)
     assert status.startswith("failed: ") and "302" in status and "/moved" in status
     assert [r.method for r in received] == ["POST"]
+
+
+def test_a_malformed_answer_backs_off_one_row_while_the_others_go_out(outbox, engine, settings) -> None:
+    def garble_bad(handler: BaseHTTPRequestHandler, request: Received) -> None:
+        if request.headers["Idempotency-Key"] == "bad":
+            handler.wfile.write(b"this is not HTTP\r\n\r\n")  # http.client raises on it
+            handler.close_connection = True
+        else:
+            answer_ok(handler, request)
+
+    outbox("first", "bad", "last")
+    with receiver(garble_bad) as (base, _):
+        report = deliver_pending(engine, settings.analytics_schema, f"{base}/alerts", now=NOW)
+    assert (report.delivered, report.failed) == (2, 1)
+    rows = outbox_rows(engine, settings)
+    for key in ("first", "last"):
+        assert rows[key].delivered_at is not None and rows[key].attempts == 1
+    bad = rows["bad"]
+    assert bad.delivered_at is None
+    assert bad.attempts == 1
+    assert bad.next_attempt_at == NOW + timedelta(seconds=30)
+    assert bad.last_error
+
+
+def test_a_crash_mid_batch_keeps_the_deliveries_already_made(outbox, engine, settings, database_url) -> None:
+    """The deliverer is killed while the second row is in flight: the first row, accepted by
+    the receiver, stays delivered, so a restart does not send it again."""
+    second_in_flight = threading.Event()
+    release = threading.Event()
+
+    def hang_on_second(handler: BaseHTTPRequestHandler, request: Received) -> None:
+        if request.headers["Idempotency-Key"] == "second":
+            second_in_flight.set()
+            release.wait(30)
+        answer_ok(handler, request)
+
+    outbox("first", "second", "third")
+    script = (
+        "import sys; from sqlalchemy import create_engine; "
+        "from crm_scoring.alert_delivery import deliver_pending; "
+        "deliver_pending(create_engine(sys.argv[1]), sys.argv[2], sys.argv[3])"
+    )
+    with receiver(hang_on_second) as (base, received):
+        deliverer = subprocess.Popen(
+            [sys.executable, "-c", script, database_url, settings.analytics_schema, f"{base}/alerts"],
+            env=os.environ.copy(),
+        )
+        try:
+            assert second_in_flight.wait(60), "the deliverer never reached the second row"
+            deliverer.send_signal(signal.SIGKILL)
+            deliverer.wait(30)
+        finally:
+            release.set()
+            if deliverer.poll() is None:
+                deliverer.kill()
+    rows = outbox_rows(engine, settings)
+    assert rows["first"].delivered_at is not None
+    assert rows["second"].delivered_at is None and rows["third"].delivered_at is None
+    # a restart sends the in-flight and the untouched rows, never the delivered one again
+    with receiver(answer_ok) as (base, received):
+        report = deliver_pending(engine, settings.analytics_schema, f"{base}/alerts", now=NOW)
+    assert report.delivered == 2
+    assert sorted(r.headers["Idempotency-Key"] for r in received) == ["second", "third"]
