@@ -4,12 +4,15 @@ posts carry an HMAC signature when a secret is configured."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,7 +56,8 @@ def receiver(answer: Answer) -> Iterator[tuple[str, list[Received]]]:
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            request = Received(self.command, self.path, dict(self.headers), self.rfile.read(length))
+            headers = {name.lower(): value for name, value in self.headers.items()}  # names are case-blind
+            request = Received(self.command, self.path, headers, self.rfile.read(length))
             received.append(request)
             answer(self, request)
 
@@ -145,7 +149,7 @@ def test_a_failure_notice_answered_by_a_redirect_is_not_delivered() -> None:
 
 def test_a_malformed_answer_backs_off_one_row_while_the_others_go_out(outbox, engine, settings) -> None:
     def garble_bad(handler: BaseHTTPRequestHandler, request: Received) -> None:
-        if request.headers["Idempotency-Key"] == "bad":
+        if request.headers["idempotency-key"] == "bad":
             handler.wfile.write(b"this is not HTTP\r\n\r\n")  # http.client raises on it
             handler.close_connection = True
         else:
@@ -172,7 +176,7 @@ def test_a_crash_mid_batch_keeps_the_deliveries_already_made(outbox, engine, set
     release = threading.Event()
 
     def hang_on_second(handler: BaseHTTPRequestHandler, request: Received) -> None:
-        if request.headers["Idempotency-Key"] == "second":
+        if request.headers["idempotency-key"] == "second":
             second_in_flight.set()
             release.wait(30)
         answer_ok(handler, request)
@@ -203,4 +207,43 @@ def test_a_crash_mid_batch_keeps_the_deliveries_already_made(outbox, engine, set
     with receiver(answer_ok) as (base, received):
         report = deliver_pending(engine, settings.analytics_schema, f"{base}/alerts", now=NOW)
     assert report.delivered == 2
-    assert sorted(r.headers["Idempotency-Key"] for r in received) == ["second", "third"]
+    assert sorted(r.headers["idempotency-key"] for r in received) == ["second", "third"]
+
+
+def expected_signature(secret: str, request: Received) -> str:
+    """The documented scheme: HMAC-SHA256 over "<timestamp>.<exact body>", hex."""
+    timestamp = request.headers["x-crm-scoring-timestamp"]
+    signed = timestamp.encode() + b"." + request.body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def test_posts_are_signed_when_a_secret_is_set(outbox, engine, settings, monkeypatch) -> None:
+    secret = "whsec-test-0123456789"
+    monkeypatch.setenv("CRM_SCORING_WEBHOOK_SECRET", secret)
+    outbox("k1")
+    with receiver(answer_ok) as (base, received):
+        assert deliver_pending(engine, settings.analytics_schema, f"{base}/alerts", now=NOW).delivered == 1
+        assert post_json(f"{base}/hook", {"event": "scoring_run_failed"}, attempts=1) == "delivered: 200"
+    assert len(received) == 2
+    for request in received:
+        assert request.headers["x-crm-scoring-signature"] == expected_signature(secret, request)
+        assert abs(int(request.headers["x-crm-scoring-timestamp"]) - time.time()) < 60
+        assert secret not in json.dumps(request.headers) + request.body.decode()
+    # a replayed body under a new timestamp does not verify
+    replayed = Received(
+        "POST",
+        "/alerts",
+        {**received[0].headers, "x-crm-scoring-timestamp": str(int(time.time()) + 600)},
+        received[0].body,
+    )
+    assert received[0].headers["x-crm-scoring-signature"] != expected_signature(secret, replayed)
+
+
+def test_posts_are_unsigned_without_a_secret(outbox, engine, settings, monkeypatch) -> None:
+    monkeypatch.delenv("CRM_SCORING_WEBHOOK_SECRET", raising=False)
+    outbox("k1")
+    with receiver(answer_ok) as (base, received):
+        assert deliver_pending(engine, settings.analytics_schema, f"{base}/alerts", now=NOW).delivered == 1
+    [request] = received
+    assert "x-crm-scoring-signature" not in request.headers
+    assert "x-crm-scoring-timestamp" not in request.headers
