@@ -16,8 +16,11 @@ it) but no USAGE on their schema, so it cannot name them: only the views are rea
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
+import secrets
 
 from psycopg2 import sql
 from sqlalchemy import Engine, text
@@ -28,6 +31,8 @@ from crm_scoring.warehouse.schema import apply_ddl
 READER_ROLE = "crm_scoring_reader"
 # A member of the reader role (so it inherits the grants) whose sessions may choose their tenant.
 MIDDLE_TIER_ROLE = "crm_scoring_middle_tier"
+# PostgreSQL's default scram_iterations.
+SCRAM_ITERATIONS = 4096
 # The Python assets' tables beneath the BI views.
 BI_TABLES = (
     "customer_scores",
@@ -101,8 +106,30 @@ def reader_role_name(tenant_id: str) -> str:
     return f"crm_reader_{readable}_{hashlib.sha256(tenant_id.encode()).hexdigest()[:8]}"
 
 
+def scram_sha256_verifier(
+    password: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS
+) -> str:
+    """What PostgreSQL stores for a SCRAM-SHA-256 password (RFC 5802, RFC 7677), computed here:
+    given one, `create role … password '<verifier>'` stores it as is, so the password itself is
+    never in SQL text, which the server may log. A fresh random salt unless one is given."""
+    if not password.isascii():
+        # PostgreSQL hashes a non-ASCII password after SASLprep normalization, which this does
+        # not implement; an ASCII password it hashes as it is.
+        raise ValueError("the password must be ASCII")
+    salt = secrets.token_bytes(16) if salt is None else salt
+    salted_password = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted_password, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted_password, b"Server Key", hashlib.sha256).digest()
+    salt_b64, stored_b64, server_b64 = (
+        base64.b64encode(part).decode() for part in (salt, stored_key, server_key)
+    )
+    return f"SCRAM-SHA-256${iterations}:{salt_b64}${stored_b64}:{server_b64}"
+
+
 def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> str:
-    """Creates (or updates) the tenant's login role; returns its name."""
+    """Creates (or updates) the tenant's login role; returns its name. PostgreSQL receives only
+    a SCRAM verifier of the password."""
     apply_ddl(engine, reader_ddl(schema))
     role = reader_role_name(tenant_id)
     raw = engine.raw_connection()
@@ -112,7 +139,7 @@ def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> 
             verb = "alter" if cursor.fetchone() else "create"
             cursor.execute(
                 sql.SQL(verb + " role {} login password {}").format(
-                    sql.Identifier(role), sql.Literal(password)
+                    sql.Identifier(role), sql.Literal(scram_sha256_verifier(password))
                 )
             )
             cursor.execute(
