@@ -1,17 +1,18 @@
 """Delivering new churn alerts from the outbox to a webhook: at least once, each with an
 Idempotency-Key, retried with exponential backoff. A crash or a dead endpoint delays a
 delivery; the outbox row stays until the endpoint answers 2xx, so nothing is lost, and the
-receiver dedupes on the key, so nothing is duplicated."""
+receiver dedupes on the key, so nothing is duplicated. Each row's attempt is committed on its
+own: a row the endpoint rejects (or answers with garbage) backs off while the others go out."""
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
+
+from crm_scoring import webhook
 
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
@@ -28,17 +29,22 @@ def deliver_pending(
 ) -> DeliveryReport:
     now = now or datetime.now(UTC)
     delivered = failed = 0
-    with engine.begin() as connection:
-        # skip locked: two deliverers (sensor ticks overlapping) never send the same row at once
-        rows = connection.execute(
-            text(
-                f"select idempotency_key, payload, attempts from {schema}.alert_outbox "
-                "where delivered_at is null and next_attempt_at <= :now "
-                "order by created_at limit :limit for update skip locked"
-            ),
-            {"now": now, "limit": limit},
-        ).all()
-        for row in rows:
+    for _ in range(limit):
+        # One transaction per row: each attempt is committed before the next row goes out, so a
+        # crash re-sends at most the row in flight, never rows the endpoint already accepted.
+        with engine.begin() as connection:
+            # skip locked: two deliverers (sensor ticks overlapping) never send the same row at
+            # once; the lock is held while it is in flight
+            row = connection.execute(
+                text(
+                    f"select idempotency_key, payload, attempts from {schema}.alert_outbox "
+                    "where delivered_at is null and next_attempt_at <= :now "
+                    "order by created_at limit 1 for update skip locked"
+                ),
+                {"now": now},
+            ).first()
+            if row is None:
+                break
             error = _post(url, row.idempotency_key, row.payload)
             if error is None:
                 delivered += 1
@@ -50,6 +56,7 @@ def deliver_pending(
                     {"now": now, "key": row.idempotency_key},
                 )
             else:
+                # its next_attempt_at moves past now, so this loop does not pick it again
                 failed += 1
                 backoff = min(BASE_BACKOFF * 2**row.attempts, MAX_BACKOFF)
                 connection.execute(
@@ -64,16 +71,4 @@ def deliver_pending(
 
 def _post(url: str, key: str, payload: dict) -> str | None:
     """None when the endpoint accepted the alert, else the error to record."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10):
-            return None
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code}"
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return str(exc)[:500]
+    return webhook.post(url, json.dumps(payload).encode(), {"Idempotency-Key": key}).error

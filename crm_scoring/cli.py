@@ -421,11 +421,26 @@ def _create_token(args: argparse.Namespace) -> int:
 def _grant_reader(args: argparse.Namespace) -> int:
     import secrets
 
+    import psycopg2
+    from psycopg2.errorcodes import INSUFFICIENT_PRIVILEGE
+    from sqlalchemy.exc import DBAPIError
+
     from crm_scoring.warehouse.access import grant_reader
 
     settings, engine = _ready_database()
     password = secrets.token_urlsafe(24)
-    role = grant_reader(engine, settings.analytics_schema, args.tenant, password)
+    try:
+        role = grant_reader(engine, settings.analytics_schema, args.tenant, password)
+    except (DBAPIError, psycopg2.Error) as exc:
+        # grant_reader runs statements both through SQLAlchemy (wrapped) and psycopg2 (bare)
+        error = exc.orig if isinstance(exc, DBAPIError) else exc
+        if getattr(error, "pgcode", None) != INSUFFICIENT_PRIVILEGE:
+            raise
+        reason = str(error).strip().splitlines()[0]
+        raise operations.UsageError(
+            "grant-reader needs a PostgreSQL account with CREATEROLE that owns the analytics tables: "
+            + reason
+        ) from None
     print(f"role: {role}\npassword: {password}")
     print("Keep the password: it is not stored in clear anywhere.", file=sys.stderr)
     return 0

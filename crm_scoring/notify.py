@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
+
+from crm_scoring import webhook
 
 
 def post_json(url: str, payload: dict, *, attempts: int = 3, backoff_seconds: float = 1.0) -> str:
@@ -13,14 +13,10 @@ def post_json(url: str, payload: dict, *, attempts: int = 3, backoff_seconds: fl
     body = json.dumps(payload, default=str).encode()
     last = "not attempted"
     for attempt in range(attempts):
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return f"delivered: {response.status}"
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            last = f"failed: {exc}"
+        outcome = webhook.post(url, body, {})
+        if outcome.error is None:
+            return f"delivered: {outcome.status}"
+        last = f"failed: {outcome.error}"
         if attempt + 1 < attempts:
             time.sleep(backoff_seconds * 2**attempt)
     return last

@@ -1,11 +1,13 @@
 """Read-only, tenant-isolated access for BI tools: a reader role and row-level security.
 
 `crm_scoring_reader` may read only the contracted BI views (schema `<analytics>_bi`, built by
-dbt), and row-level security shows it only the rows of one tenant: the tenant of a per-tenant
-login role (`crm-scoring grant-reader`), or, for a trusted middle tier on the shared role, the
-tenant in `SET app.tenant_id`. A session with neither sees no rows. A per-tenant role cannot
-widen its view with SET: its own tenant takes precedence. Tenant ids are only ever bound
-parameters; role names are derived and validated identifiers.
+dbt), and row-level security shows it only the rows of one tenant: the tenant mapped to its
+login role in this database's `reader_tenants` (`crm-scoring grant-reader`). Access fails
+closed: a login without a mapping here (its row deleted, or the same cluster-wide login on
+another database) sees no rows, whatever it SETs. Only members of `crm_scoring_middle_tier`
+(`grant_middle_tier`), a trusted service that picks the tenant per session, are scoped by
+`SET app.tenant_id`; unset, they see no rows too. Tenant ids are only ever bound parameters;
+role names are derived and validated identifiers.
 
 The policies sit on the tables beneath the views; the views are `security_invoker`, so the
 policies see the reader. The reader holds SELECT on those tables (a security_invoker view needs
@@ -14,8 +16,11 @@ it) but no USAGE on their schema, so it cannot name them: only the views are rea
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
+import secrets
 
 from psycopg2 import sql
 from sqlalchemy import Engine, text
@@ -24,6 +29,10 @@ from crm_scoring.settings import bi_schema_of
 from crm_scoring.warehouse.schema import apply_ddl
 
 READER_ROLE = "crm_scoring_reader"
+# A member of the reader role (so it inherits the grants) whose sessions may choose their tenant.
+MIDDLE_TIER_ROLE = "crm_scoring_middle_tier"
+# PostgreSQL's default scram_iterations.
+SCRAM_ITERATIONS = 4096
 # The Python assets' tables beneath the BI views.
 BI_TABLES = (
     "customer_scores",
@@ -39,15 +48,21 @@ BI_TABLES = (
 
 def reader_ddl(schema: str) -> list[str]:
     bi = bi_schema_of(schema)
-    tenant_of_session = (
-        f"coalesce({schema}.reader_tenant(), nullif(current_setting('app.tenant_id', true), ''))"
+    # A mapped login never uses app.tenant_id, even if also granted the middle tier: a login
+    # that anyone could SET its way out of would not be one tenant's login.
+    tenant_set_by_middle_tier = (
+        f"{schema}.reader_tenant() is null and tenant_id = nullif(current_setting('app.tenant_id', true), '')"
     )
     statements = [
         f"""do $$ begin
               if not exists (select from pg_roles where rolname = '{READER_ROLE}') then
                 create role {READER_ROLE} nologin;
               end if;
+              if not exists (select from pg_roles where rolname = '{MIDDLE_TIER_ROLE}') then
+                create role {MIDDLE_TIER_ROLE} nologin;
+              end if;
             end $$""",
+        f"grant {READER_ROLE} to {MIDDLE_TIER_ROLE}",
         f"""create table if not exists {schema}.reader_tenants (
             role_name text primary key,
             tenant_id text not null
@@ -74,8 +89,13 @@ def reader_ddl(schema: str) -> list[str]:
             f"grant select on {schema}.{table} to {READER_ROLE}",
             f"alter table {schema}.{table} enable row level security",
             f"drop policy if exists tenant_isolation on {schema}.{table}",
+            # Fails closed: no mapping in this database, reader_tenant() is null, no row matches.
             f"""create policy tenant_isolation on {schema}.{table} for select to {READER_ROLE}
-                using (tenant_id = {tenant_of_session})""",
+                using (tenant_id = {schema}.reader_tenant())""",
+            # Policies are OR-ed; this one applies only to middle-tier members, never to a plain reader.
+            f"drop policy if exists middle_tier_tenant on {schema}.{table}",
+            f"""create policy middle_tier_tenant on {schema}.{table} for select to {MIDDLE_TIER_ROLE}
+                using ({tenant_set_by_middle_tier})""",
         ]
     return statements
 
@@ -86,8 +106,30 @@ def reader_role_name(tenant_id: str) -> str:
     return f"crm_reader_{readable}_{hashlib.sha256(tenant_id.encode()).hexdigest()[:8]}"
 
 
+def scram_sha256_verifier(
+    password: str, *, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS
+) -> str:
+    """What PostgreSQL stores for a SCRAM-SHA-256 password (RFC 5802, RFC 7677), computed here:
+    given one, `create role … password '<verifier>'` stores it as is, so the password itself is
+    never in SQL text, which the server may log. A fresh random salt unless one is given."""
+    if not password.isascii():
+        # PostgreSQL hashes a non-ASCII password after SASLprep normalization, which this does
+        # not implement; an ASCII password it hashes as it is.
+        raise ValueError("the password must be ASCII")
+    salt = secrets.token_bytes(16) if salt is None else salt
+    salted_password = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted_password, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted_password, b"Server Key", hashlib.sha256).digest()
+    salt_b64, stored_b64, server_b64 = (
+        base64.b64encode(part).decode() for part in (salt, stored_key, server_key)
+    )
+    return f"SCRAM-SHA-256${iterations}:{salt_b64}${stored_b64}:{server_b64}"
+
+
 def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> str:
-    """Creates (or updates) the tenant's login role; returns its name."""
+    """Creates (or updates) the tenant's login role; returns its name. PostgreSQL receives only
+    a SCRAM verifier of the password."""
     apply_ddl(engine, reader_ddl(schema))
     role = reader_role_name(tenant_id)
     raw = engine.raw_connection()
@@ -97,7 +139,7 @@ def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> 
             verb = "alter" if cursor.fetchone() else "create"
             cursor.execute(
                 sql.SQL(verb + " role {} login password {}").format(
-                    sql.Identifier(role), sql.Literal(password)
+                    sql.Identifier(role), sql.Literal(scram_sha256_verifier(password))
                 )
             )
             cursor.execute(
@@ -115,3 +157,17 @@ def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> 
             {"role": role, "tenant": tenant_id},
         )
     return role
+
+
+def grant_middle_tier(engine: Engine, schema: str, role: str) -> None:
+    """Lets an existing login choose its tenant per session with `SET app.tenant_id`."""
+    apply_ddl(engine, reader_ddl(schema))
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("grant {} to {}").format(sql.Identifier(MIDDLE_TIER_ROLE), sql.Identifier(role))
+            )
+        raw.commit()
+    finally:
+        raw.close()

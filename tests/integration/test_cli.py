@@ -8,7 +8,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import psycopg2
 import pytest
+from psycopg2 import sql
+from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +66,30 @@ def test_unreachable_database_is_a_clear_error_without_the_password(tmp_path: Pa
     assert result.returncode == 3
     assert "cannot reach PostgreSQL at scorer@127.0.0.1:1/crm" in result.stderr
     assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_grant_reader_without_createrole_is_a_one_line_error(tmp_path: Path, server_url: str) -> None:
+    name = "crm_test_no_createrole"
+    admin_dsn = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = psycopg2.connect(admin_dsn)
+    admin.autocommit = True
+    with admin.cursor() as cursor:  # an account that owns its database but may not create roles
+        cursor.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        cursor.execute(
+            "do $$ begin if not exists (select from pg_roles where rolname = 'crm_test_no_createrole') "
+            "then create role crm_test_no_createrole login nocreaterole password 'pw'; end if; end $$"
+        )
+        owned = sql.SQL("create database {name} owner {name}").format(name=sql.Identifier(name))
+        cursor.execute(owned)
+    admin.close()
+    url = make_url(server_url).set(drivername="postgresql", username=name, password="pw", database=name)
+    result = crm_scoring(
+        "grant-reader",
+        "--tenant",
+        "acme",
+        home=tmp_path,
+        CRM_SCORING_DATABASE_URL=url.render_as_string(hide_password=False),
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "CREATEROLE" in line

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from crm_scoring import operations
-from crm_scoring.warehouse.access import READER_ROLE, grant_reader, reader_ddl
+from crm_scoring.warehouse.access import READER_ROLE, grant_middle_tier, grant_reader, reader_ddl
 from crm_scoring.warehouse.schema import apply_ddl
 from tests.integration import dataset
 
@@ -72,14 +72,62 @@ def test_a_tenant_role_sees_exactly_its_rows(readers, settings) -> None:
         assert _count(globex, f"{out}.customer_scores") == 1
 
 
-def test_no_tenant_means_no_rows_and_set_tenant_scopes_the_shared_role(readers, settings) -> None:
+def test_no_tenant_means_no_rows_even_after_set(readers, settings) -> None:
     _, connect = readers
     out = settings.bi_schema
     with connect("crm_reader_no_tenant", "x") as anonymous:
         assert _count(anonymous, f"{out}.customer_scores") == 0
         assert _count(anonymous, f"{out}.engagement_distribution") == 0
+        # app.tenant_id is only for the middle tier: a plain reader cannot pick a tenant with it
         anonymous.execute(text("set app.tenant_id = 'globex'"))
-        assert _count(anonymous, f"{out}.customer_scores") == 1
+        assert _count(anonymous, f"{out}.customer_scores") == 0
+
+
+def test_set_tenant_scopes_a_granted_middle_tier(readers, engine, settings) -> None:
+    _, connect = readers
+    out = settings.bi_schema
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "do $$ begin if not exists (select from pg_roles where rolname = 'crm_test_middle_tier') "
+                "then create role crm_test_middle_tier login password 'mt'; end if; end $$"
+            )
+        )
+    grant_middle_tier(engine, settings.analytics_schema, "crm_test_middle_tier")
+    with connect("crm_test_middle_tier", "mt") as middle_tier:
+        assert _count(middle_tier, f"{out}.customer_scores") == 0  # unset: no tenant, no rows
+        middle_tier.execute(text("set app.tenant_id = 'globex'"))
+        assert _count(middle_tier, f"{out}.customer_scores") == 1
+        middle_tier.execute(text("set app.tenant_id = 'acme'"))
+        assert _count(middle_tier, f"{out}.customer_scores") == 6
+
+
+BI_VIEWS = (
+    "customer_scores",
+    "customer_scores_latest",
+    "churn_alerts",
+    "engagement_distribution",
+    "churn_risk_overview",
+    "customer_score_trends",
+    "tenant_daily_averages",
+)
+
+
+def test_a_tenant_login_without_its_mapping_fails_closed(readers, engine, settings) -> None:
+    """The login outlives its mapping row (deleted, or the same login on another database of the
+    server): it must see nothing, not fall back to a tenant it SETs itself."""
+    roles, connect = readers
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"delete from {settings.analytics_schema}.reader_tenants where role_name = :role"),
+            {"role": roles["acme"]},
+        )
+    with connect(roles["acme"], "pw-acme") as orphan:
+        orphan.execute(text("set app.tenant_id = 'globex'"))
+        for view in BI_VIEWS:
+            assert _count(orphan, f"{settings.bi_schema}.{view}") == 0, view
+        orphan.execute(text("set app.tenant_id = 'acme'"))
+        assert _count(orphan, f"{settings.bi_schema}.customer_scores") == 0
 
 
 REFUSED = [
