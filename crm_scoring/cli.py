@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--sample", type=int, default=2000, help="profiles the baseline scores")
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--reuse-data", action="store_true", help="score the data already loaded")
+    bench.add_argument(
+        "--backfill-days", type=int, default=0, help="also backfill this many days before it, timed"
+    )
     _add_size_overrides(bench)
     bench.set_defaults(handler=_bench)
 
@@ -390,18 +393,28 @@ def _size(args: argparse.Namespace):
 
 def _bench(args: argparse.Namespace) -> int:
     from crm_scoring import bench, synthetic
+    from crm_scoring.scope import as_of_instant
 
     settings, engine = _ready_database()
+    day = operations.today_in(settings) - timedelta(days=1)
     if not args.reuse_data:
         size = _size(args)
         print(f"Generating {args.size}: {size}")
         started = time.monotonic()
+        # History ends when the scored day does: the profiles' rows are then the state of that
+        # day, which the baseline (reading today's rows, as the specification does) also sees.
         counts = synthetic.generate(
-            engine, settings.source_schema, size, end=datetime.now(UTC), seed=args.seed, replace=True
+            engine,
+            settings.source_schema,
+            size,
+            end=as_of_instant(day, settings.tz),
+            seed=args.seed,
+            replace=True,
         )
         print(f"{counts} in {time.monotonic() - started:.0f} s")
-    day = operations.today_in(settings) - timedelta(days=1)
-    result = bench.benchmark(engine, settings, args.size, day, settings.home, args.sample, args.seed)
+    result = bench.benchmark(
+        engine, settings, args.size, day, settings.home, args.sample, args.seed, args.backfill_days
+    )
     print(bench.report(result, args.json))
     return 0 if result.baseline_scores_match_graph else 1
 

@@ -143,9 +143,9 @@ def _customers(rng: np.random.Generator, size: Size, start_s: float, end_s: floa
             "whatsapp_opt_in": rng.random(n) < 0.2,
             "last_email_open_at": _timestamps(np.where(rng.random(n) < 0.2, np.nan, last_open)),
             "created_at": _timestamps(joined_s),
-            "updated_at": _timestamps(np.full(n, end_s)),
         }
     )
+    _profile_changes(rng, profiles, joined_s, active_from, churner, stop_s, end_s)
     return {
         "profiles": profiles,
         "rate": rate,
@@ -155,6 +155,33 @@ def _customers(rng: np.random.Generator, size: Size, start_s: float, end_s: floa
         "start_s": active_from,
         "end_s": end_s,
     }
+
+
+def _profile_changes(
+    rng: np.random.Generator,
+    profiles: pd.DataFrame,
+    joined_s: np.ndarray,
+    active_from: np.ndarray,
+    churner: np.ndarray,
+    stop_s: np.ndarray,
+    end_s: float,
+) -> None:
+    """Status and updated_at as a CRM leaves them: most churners are set INACTIVE one to eight
+    weeks after they stop (when someone notices), other statuses were set at some point of the
+    customer's life, and updated_at is the latest change of the row, always before ``end``.
+    Drawn after everything else, so a seed's events are those it always gave."""
+    n = len(profiles)
+    noticed_s = stop_s + rng.uniform(7, 60, n) * 86_400
+    set_inactive = churner & (rng.random(n) < 0.6) & (noticed_s < end_s - 1)
+    status_set_s = np.where(set_inactive, noticed_s, rng.uniform(active_from, end_s - 1))
+    profiles.loc[set_inactive, "status"] = "INACTIVE"
+    changed = np.where(profiles["status"].to_numpy() != "ACTIVE", status_set_s, np.nan)
+    epoch = pd.Timestamp(0, tz="UTC")
+    times = [joined_s, changed] + [
+        (pd.to_datetime(profiles[column], utc=True) - epoch).dt.total_seconds().to_numpy()  # NaN: none
+        for column in ("deleted_at", "last_email_open_at")
+    ]
+    profiles["updated_at"] = _timestamps(np.minimum(np.fmax.reduce(times), end_s - 1))
 
 
 def _activities(rng: np.random.Generator, customers: dict, size: Size) -> Iterator[pd.DataFrame]:

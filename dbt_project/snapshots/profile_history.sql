@@ -16,6 +16,7 @@
     post_hook=[
       "create index if not exists profile_history_tenant_idx on {{ this }} (tenant_id, dbt_valid_from)",
       "create index if not exists profile_history_customer_idx on {{ this }} (customer_id, dbt_valid_from)",
+      "analyze {{ this }}",
     ],
   )
 }}
