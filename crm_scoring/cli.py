@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="embedded database + demo data, score yesterday, print it")
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--days", type=int, default=DEMO_BACKFILL_DAYS, help="days backfilled up to yesterday (at least 61)"
+    )
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser("run", help="score one day for all or some tenants, through Dagster")
@@ -150,7 +153,14 @@ def _demo(args: argparse.Namespace) -> int:
     from crm_scoring import synthetic
 
     load_scoring_config()  # an invalid scoring config is refused before anything starts
-    settings, engine = _ready_database()
+    settings = load_settings()
+    if args.days <= settings.churn_horizon_days:
+        raise operations.UsageError(
+            f"--days {args.days}: the backtest of yesterday judges the scores of "
+            f"{settings.churn_horizon_days} days before it, so backfill at least "
+            f"{settings.churn_horizon_days + 1} days"
+        )
+    _, engine = _ready_database()
     today = operations.today_in(settings)
     print("Generating demo data (4 tenants, 1,200 customers, a year of history)…")
     counts = synthetic.generate(
@@ -166,9 +176,9 @@ def _demo(args: argparse.Namespace) -> int:
         f"{counts.campaign_interactions} campaign interactions, {counts.customer_notes} notes."
     )
     yesterday = today - timedelta(days=1)
-    first = yesterday - timedelta(days=DEMO_BACKFILL_DAYS - 1)
+    first = yesterday - timedelta(days=args.days - 1)
     print(
-        f"Backfilling {DEMO_BACKFILL_DAYS} days up to yesterday, each scored with the CRM as of that "
+        f"Backfilling {args.days} days up to yesterday, each scored with the CRM as of that "
         f"day; a day's churn backtest judges the scores of {settings.churn_horizon_days} days before."
     )
     # Only the demo's tenants: the instance may remember others from earlier data (a benchmark).

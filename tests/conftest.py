@@ -84,9 +84,7 @@ def dagster_storage_url(server_url: str) -> str:
     return _fresh_database(server_url, f"dagster_test_{uuid.uuid4().hex[:8]}")
 
 
-@pytest.fixture
-def instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
-    """A persistent Dagster instance stored in PostgreSQL, as in production."""
+def _empty_instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
     overrides = {"storage": {"postgres": {"postgres_url": dagster_storage_url}}}
     with dg.instance_for_test(overrides=overrides) as instance:
         instance.wipe()
@@ -96,6 +94,20 @@ def instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
 
 
 @pytest.fixture
+def instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
+    """A persistent Dagster instance stored in PostgreSQL, as in production, empty per test."""
+    yield from _empty_instance(dagster_storage_url)
+
+
+@pytest.fixture(scope="module")
+def module_instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
+    """The same, shared by the tests of one module: a module whose tests read one scored day
+    scores it once (its fixture and `instance` module-scoped) instead of once per test. Its
+    tests run in file order; one that changes the data leaves it as it found it, or comes last."""
+    yield from _empty_instance(dagster_storage_url)
+
+
+@pytest.fixture(scope="session")
 def load_sources(engine: Engine, settings: Settings):
     """Empties source and output tables, then loads the given rows per source table."""
 

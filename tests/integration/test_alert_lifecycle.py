@@ -21,8 +21,15 @@ from tests.integration import dataset
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def scored(instance, engine, settings, load_sources, tmp_path):
+@pytest.fixture(scope="module")
+def instance(module_instance):
+    """One instance for the module: its tests read the day scored once (see conftest)."""
+    return module_instance
+
+
+@pytest.fixture(scope="module")
+def scored(instance, engine, settings, load_sources, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("scored")
     load_sources(dataset.SOURCES)
     with engine.begin() as connection:
         connection.execute(

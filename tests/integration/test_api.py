@@ -19,8 +19,15 @@ from tests.integration import dataset
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def api(instance, engine, settings, load_sources, tmp_path):
+@pytest.fixture(scope="module")
+def instance(module_instance):
+    """One instance for the module: its tests read the day scored once (see conftest)."""
+    return module_instance
+
+
+@pytest.fixture(scope="module")
+def api(instance, engine, settings, load_sources, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("api")
     load_sources(dataset.SOURCES)
     registered = operations.sync_tenants(instance, engine, settings)
     [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")

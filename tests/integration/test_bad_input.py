@@ -45,8 +45,15 @@ BAD_ROWS = {
 }
 
 
-@pytest.fixture
-def scored_with_bad_rows(instance, engine, settings, load_sources, tmp_path):
+@pytest.fixture(scope="module")
+def instance(module_instance):
+    """One instance for the module: its tests read the day scored once (see conftest)."""
+    return module_instance
+
+
+@pytest.fixture(scope="module")
+def scored_with_bad_rows(instance, engine, settings, load_sources, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("bad_rows")
     sources = {table: rows + BAD_ROWS.get(table, []) for table, rows in dataset.SOURCES.items()}
     load_sources(sources)
     registered = operations.sync_tenants(instance, engine, settings)
@@ -115,6 +122,21 @@ def test_rules_are_applied_as_documented(scored_with_bad_rows, engine, settings)
         assert connection.execute(text(f"select count(*) from {settings.source_schema}.activities")).scalar()
 
 
+def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, instance) -> None:
+    event = instance.get_latest_materialization_event(dg.AssetKey("customer_scores"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["rule: activities ignored: unknown_customer"].value == 1
+    assert metadata["rule: customer_profiles scored as 0: null_lifetime_value"].value == 3
+    assert metadata["rows_excluded_or_flagged"].value == 18  # the sum of the rules above
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
+    )
+    execution = check[dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
+    evaluation = execution.event.dagster_event.event_specific_data
+    assert evaluation.passed is False
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+
+
 def test_awkward_tenant_can_be_rerun_by_its_id(
     scored_with_bad_rows, instance, engine, settings, tmp_path
 ) -> None:
@@ -129,21 +151,6 @@ def test_awkward_tenant_can_be_rerun_by_its_id(
         for s in operations.day_status(instance, dataset.DAY, scored_with_bad_rows)
     }
     assert states["acme|evil"] == "materialized"
-
-
-def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, instance) -> None:
-    event = instance.get_latest_materialization_event(dg.AssetKey("customer_scores"))
-    metadata = event.asset_materialization.metadata
-    assert metadata["rule: activities ignored: unknown_customer"].value == 1
-    assert metadata["rule: customer_profiles scored as 0: null_lifetime_value"].value == 3
-    assert metadata["rows_excluded_or_flagged"].value == 18  # the sum of the rules above
-    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
-    )
-    execution = check[dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
-    evaluation = execution.event.dagster_event.event_specific_data
-    assert evaluation.passed is False
-    assert evaluation.severity == dg.AssetCheckSeverity.WARN
 
 
 def test_a_tenant_with_zero_profiles_gets_zero_distributions(

@@ -33,8 +33,15 @@ BI_MODELS = {
 }
 
 
-@pytest.fixture
-def published(instance, engine, settings, load_sources, tmp_path):
+@pytest.fixture(scope="module")
+def instance(module_instance):
+    """One instance for the module: its tests read the day scored once (see conftest)."""
+    return module_instance
+
+
+@pytest.fixture(scope="module")
+def published(instance, engine, settings, load_sources, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("published")
     load_sources(dataset.SOURCES)
     registered = operations.sync_tenants(instance, engine, settings)
     [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")

@@ -15,8 +15,15 @@ from tests.integration import dataset
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def readers(instance, engine, settings, load_sources, database_url, tmp_path):
+@pytest.fixture(scope="module")
+def instance(module_instance):
+    """One instance for the module: its tests read the day scored once (see conftest)."""
+    return module_instance
+
+
+@pytest.fixture(scope="module")
+def readers(instance, engine, settings, load_sources, database_url, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("readers")
     load_sources(dataset.SOURCES)
     registered = operations.sync_tenants(instance, engine, settings)
     [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")

@@ -37,10 +37,16 @@ def _table(engine: Engine, settings: Settings, table: str) -> pd.DataFrame:
         )
 
 
-@pytest.fixture
-def scored(instance, engine, settings, load_sources, tmp_path):
+@pytest.fixture(scope="module")
+def instance(module_instance):
+    """One instance for the module: its tests read the day scored once (see conftest)."""
+    return module_instance
+
+
+@pytest.fixture(scope="module")
+def scored(instance, engine, settings, load_sources, tmp_path_factory):
     load_sources(dataset.SOURCES)
-    outcomes = _score(instance, engine, settings, tmp_path)
+    outcomes = _score(instance, engine, settings, tmp_path_factory.mktemp("scored"))
     return outcomes
 
 
