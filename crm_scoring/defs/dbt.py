@@ -49,6 +49,14 @@ class CrmDbtTranslator(DagsterDbtTranslator):
             return "bi_marts"
         return "features"
 
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """A BI view is named as the table beneath it (what BI tools read keeps its name), so
+        its asset gets a "_view" suffix: the global lineage never shows two customer_scores."""
+        key = super().get_asset_key(dbt_resource_props)
+        if dbt_resource_props["resource_type"] == "model" and BI_TAG in dbt_resource_props.get("tags", ()):
+            return dg.AssetKey([*key.path[:-1], f"{key.path[-1]}_view"])
+        return key
+
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return OWNERS
 

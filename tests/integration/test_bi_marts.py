@@ -80,7 +80,9 @@ def test_views_show_the_scores_distributions_and_alerts(published, instance, eng
     # the lineage: each view's materialization is recorded against its bi/ asset key
     from dagster import AssetKey
 
-    assert instance.get_latest_materialization_event(AssetKey(["bi", "customer_scores_latest"])) is not None
+    assert (
+        instance.get_latest_materialization_event(AssetKey(["bi", "customer_scores_latest_view"])) is not None
+    )
 
 
 def test_latest_view_keeps_each_customers_newest_day(published, engine, settings) -> None:
