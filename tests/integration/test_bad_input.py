@@ -172,3 +172,78 @@ def test_a_tenant_with_zero_profiles_gets_zero_distributions(
         ).one()
     assert tuple(overview) == (0, 0, 0, 0, 0)
     assert tuple(buckets) == (4, 0)
+
+
+# Tenant umbrella holds every non-finite value PostgreSQL accepts in the contract's columns.
+NON_FINITE_ROWS = {
+    "customer_profiles": [
+        profile("u1", "umbrella", lifetime_value="NaN", email_opt_in=True, last_email_open_at="infinity"),
+        profile("u2", "umbrella", lifetime_value=20000, last_email_open_at="-infinity"),
+    ],
+    "activities": [
+        activity("u1", "LOGIN", ago(2), tenant="umbrella"),
+        activity("u1", "LOGIN", "-infinity", tenant="umbrella"),
+        activity("u1", "PAGE_VIEW", "infinity", tenant="umbrella"),
+        activity("u2", "LOGIN", "-infinity", tenant="umbrella"),  # u2's only activity
+    ],
+    "campaign_interactions": [interaction("u2", "SENT", "-infinity", tenant="umbrella")],
+    "customer_notes": [note("u2", "COMPLAINT", "infinity", tenant="umbrella")],
+}
+
+
+def test_non_finite_values_are_counted_and_scored_as_documented(
+    instance, engine, settings, load_sources, tmp_path
+) -> None:
+    sources = {table: rows + NON_FINITE_ROWS.get(table, []) for table, rows in dataset.SOURCES.items()}
+    load_sources(sources)
+    registered = operations.sync_tenants(instance, engine, settings)
+    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
+    assert outcome.success
+
+    umbrella = {key: count for key, count in _issues(engine, settings).items() if key[0] == "umbrella"}
+    assert umbrella == {
+        ("umbrella", "customer_profiles", "nan_lifetime_value"): 1,  # u1
+        ("umbrella", "customer_profiles", "infinite_last_email_open"): 2,  # u1 +inf, u2 -inf
+        ("umbrella", "activities", "infinite_timestamp"): 3,  # counted every day, like undated ones
+        ("umbrella", "campaign_interactions", "infinite_timestamp"): 1,
+        ("umbrella", "customer_notes", "infinite_timestamp"): 1,
+    }
+    with engine.connect() as connection:
+        scores = pd.read_sql_query(
+            text(f"select * from {settings.analytics_schema}.customer_scores where as_of_date = :day"),
+            connection,
+            params={"day": dataset.DAY},
+        ).set_index("customer_id")
+    # u1: last activity 2 days ago -> recency 100; 1 activity in 30 days -> 20; NaN lifetime
+    # value is unknown (null) -> 0; 1 channel -> 25; no campaign -> depth 50.
+    # engagement 30 + 5 + 0 + 3.75 + 5 = 43.75 -> 44.
+    # churn: 1 recent activity, none older -> decline 0; no payments 0; an infinite last open is
+    # no open (null) -> 50 -> 10; no downgrade, no complaint: 10.
+    # u2: its only activity is at -infinity, ignored: never active -> recency 0, frequency 0;
+    # lifetime value 20000 -> 60; no channel 0; the -infinity send is outside the window -> 50.
+    # engagement 0 + 0 + 12 + 0 + 5 = 17. churn: never active -> 100 -> 35; -infinity last open
+    # is no open -> 50 -> 10; the complaint dated +infinity is outside the window -> 0: 45.
+    expected = {
+        "u1": {
+            "engagement_score": 44,
+            "churn_risk_score": 10,
+            "monetary_score": 0,
+            "engagement_drop_risk": 50,
+        },
+        "u2": {"engagement_score": 17, "churn_risk_score": 45, "recency_score": 0, "complaint_risk": 0},
+    }
+    for customer, columns in expected.items():
+        assert scores.loc[customer, list(columns)].to_dict() == columns, customer
+    # The other tenants score exactly as without the non-finite rows.
+    for (tenant, customer), columns in dataset.EXPECTED.items():
+        assert scores.loc[customer, "tenant_id"] == tenant
+        assert scores.loc[customer, list(columns)].to_dict() == columns, customer
+    # The history keeps what the CRM holds; only the features read it under the rule.
+    with engine.connect() as connection:
+        raw = connection.execute(
+            text(
+                f"select lifetime_value::text from {settings.analytics_schema}.profile_history "
+                "where customer_id = 'u1'"
+            )
+        ).scalar_one()
+    assert raw == "NaN"
