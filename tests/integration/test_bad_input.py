@@ -41,8 +41,13 @@ BAD_ROWS = {
     "customer_notes": [
         note("c6", None, ON_THE_DAY),
         note("ghost", "COMPLAINT", None),
+        note("nobody-3", "COMPLAINT", None, tenant=None),  # undated, and no tenant at all
     ],
 }
+# Unknown customers whose events name no tenant any profile has: null, or one the CRM has no
+# customer of. Appended so the rows above keep their ids.
+BAD_ROWS["activities"].append(activity("nobody-1", "LOGIN", ON_THE_DAY, tenant=None))
+BAD_ROWS["campaign_interactions"].append(interaction("nobody-2", "SENT", ON_THE_DAY, tenant="initech"))
 
 
 @pytest.fixture
@@ -85,6 +90,11 @@ def test_every_rule_is_counted_per_tenant(scored_with_bad_rows, engine, settings
         ("acme", "customer_profiles", "null_lifetime_value"): 3,
         ("acme", "customer_profiles", "negative_lifetime_value"): 1,
         ("acme", "customer_profiles", "last_email_open_after_as_of"): 1,
+        # no scored tenant owns them: counted per day under the unknown-tenant bucket
+        ("(unknown tenant)", "activities", "unknown_customer"): 1,  # nobody-1, tenant null
+        ("(unknown tenant)", "campaign_interactions", "unknown_customer"): 1,  # nobody-2, initech
+        ("(unknown tenant)", "customer_notes", "unknown_customer"): 1,  # nobody-3
+        ("(unknown tenant)", "customer_notes", "null_timestamp"): 1,  # nobody-3
     }
 
 
@@ -131,12 +141,32 @@ def test_awkward_tenant_can_be_rerun_by_its_id(
     assert states["acme|evil"] == "materialized"
 
 
+def test_a_rerun_of_one_tenant_recounts_the_unknown_tenant_bucket_once(
+    scored_with_bad_rows, instance, engine, settings, tmp_path
+) -> None:
+    [outcome] = operations.score_day(
+        instance, dataset.DAY, scored_with_bad_rows, ["globex"], tmp_path / "rerun.log"
+    )
+    assert outcome.success
+    with engine.connect() as connection:
+        rows, total = connection.execute(
+            text(
+                f"select count(*), sum(affected_rows) from {settings.analytics_schema}.data_quality_issues "
+                "where as_of_date = :day and tenant_id = '(unknown tenant)'"
+            ),
+            {"day": dataset.DAY},
+        ).one()
+    assert (rows, total) == (4, 4)  # the four counts of the first run, replaced, not added
+
+
 def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, instance) -> None:
     event = instance.get_latest_materialization_event(dg.AssetKey("customer_scores"))
     metadata = event.asset_materialization.metadata
     assert metadata["rule: activities ignored: unknown_customer"].value == 1
     assert metadata["rule: customer_profiles scored as 0: null_lifetime_value"].value == 3
-    assert metadata["rows_excluded_or_flagged"].value == 18  # the sum of the rules above
+    assert metadata["rule: activities ignored: unknown_customer (unknown tenant)"].value == 1
+    assert metadata["rule: customer_notes ignored: null_timestamp (unknown tenant)"].value == 1
+    assert metadata["rows_excluded_or_flagged"].value == 22  # the sum of the rules above
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
     )

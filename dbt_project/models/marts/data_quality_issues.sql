@@ -4,11 +4,14 @@
     incremental_strategy='scope_replace',
     full_refresh=false,
     on_schema_change='fail',
+    meta={'replaces_unknown_tenant_rows': true},
   )
 }}
 -- Rows the scoring ignored or read under a documented rule, counted per (day, tenant, rule).
 -- Events are those dated on the day (plus those dated null or +/-infinity); profile rules cover
 -- the customers scored that day. Rule meanings and handling are documented in the README.
+-- Events no scored tenant owns (an unknown customer naming a null tenant, or one no profile has)
+-- are counted per day under unknown_tenant_id() by every run of the day.
 
 with scope as (
     select as_of_date, tenant_id
@@ -17,9 +20,23 @@ with scope as (
 ),
 
 events as (
-    select events.*
+    select
+        events.as_of_date,
+        coalesce(scope.tenant_id, {{ unknown_tenant_id() }}) as tenant_id,
+        events.source_table,
+        events.event_type,
+        events.event_at,
+        events.tier_change_reason,
+        events.unknown_customer,
+        events.tenant_mismatch
     from {{ ref('int_events_of_the_day') }} as events
-    inner join scope using (as_of_date, tenant_id)
+    left join scope
+        on scope.as_of_date = events.as_of_date and scope.tenant_id = events.tenant_id
+    where scope.tenant_id is not null
+       or not exists (
+           select from {{ ref('stg_crm__customer_profiles') }} as profiles
+           where profiles.tenant_id = events.tenant_id
+       )
 ),
 
 event_rules as (
