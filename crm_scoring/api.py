@@ -4,23 +4,36 @@ GET /api/v1/analytics/engagement?tenantId=T -> {"distribution": [{"label", "coun
 GET /api/v1/analytics/churn-risk?tenantId=T -> {"critical", "high", "medium", "low", "total"}
 
 Each caller holds a bearer token bound to one tenant (stored as a SHA-256 hash): no token or
-an unknown one is 401, a token for another tenant 403, a tenant with no scores yet 404. The
-as_of_date answered for is in the X-As-Of-Date header, so the bodies keep the specification's
-exact shapes. Starlette and uvicorn come with dagster-webserver, so nothing is added.
+an unknown one is 401, a token for another tenant 403, a tenant with no scores yet 404, an
+unreachable database 503 with Retry-After. The as_of_date answered for is in the X-As-Of-Date
+header, so the bodies keep the specification's exact shapes. Starlette and uvicorn come with
+dagster-webserver, so nothing is added.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm_scoring.rules.distributions import CHURN_RISK_BANDS, ENGAGEMENT_BUCKETS
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 30
+# The database cannot be reached (down, restarting, dropped, every pooled connection busy): the
+# request was fine, so the client should come back, not see a 500.
+_OUTAGE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 def _hash(token: str) -> str:
@@ -44,15 +57,53 @@ class _Refused(Exception):
         self.status = status
 
 
+_REFUSAL_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": str(RETRY_AFTER_SECONDS)}}
+
+
+class _DatabaseHealth:
+    """Logs an outage once when requests stop reaching the database and once when they reach
+    it again, instead of a traceback per request in between."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down = False
+
+    def unreachable(self, error: Exception) -> None:
+        with self._lock:
+            if self._down:
+                return
+            self._down = True
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        log.error("database unavailable, answering 503 until it is back: %s", reason)
+
+    def reached(self) -> None:
+        with self._lock:
+            if not self._down:
+                return
+            self._down = False
+        log.warning("database reachable again: answering requests")
+
+
 def create_app(engine: Engine, analytics_schema: str) -> Starlette:
     schema = analytics_schema
+    health = _DatabaseHealth()
+
+    @contextmanager
+    def database() -> Iterator[Connection]:
+        try:
+            with engine.connect() as connection:
+                yield connection
+        except _OUTAGE_ERRORS as error:
+            health.unreachable(error)
+            raise _Refused(503, "the database is unavailable; retry later") from error
+        health.reached()
 
     def authorised_tenant(request: Request) -> str:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise _Refused(401, "missing bearer token")
-        with engine.connect() as connection:
+        with database() as connection:
             row = connection.execute(
                 text(
                     f"select tenant_id from {schema}.api_tokens where token_hash = :h and revoked_at is null"
@@ -69,7 +120,7 @@ def create_app(engine: Engine, analytics_schema: str) -> Starlette:
         return tenant
 
     def latest(table: str, tenant: str, columns: str, order: str = "") -> tuple[str, list]:
-        with engine.connect() as connection:
+        with database() as connection:
             day = connection.execute(
                 text(f"select max(as_of_date) from {schema}.{table} where tenant_id = :t"), {"t": tenant}
             ).scalar()
@@ -88,8 +139,9 @@ def create_app(engine: Engine, analytics_schema: str) -> Starlette:
             try:
                 day, body = build(authorised_tenant(request))
             except _Refused as refusal:
-                headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
-                return JSONResponse({"message": str(refusal)}, refusal.status, headers=headers)
+                return JSONResponse(
+                    {"message": str(refusal)}, refusal.status, headers=_REFUSAL_HEADERS.get(refusal.status)
+                )
             return JSONResponse(body, headers={"X-As-Of-Date": day})
 
         return endpoint
@@ -131,6 +183,7 @@ def _operation(summary: str, schema_ref: str) -> dict:
             "401": {"description": "No, unknown or revoked bearer token"},
             "403": {"description": "The token belongs to another tenant"},
             "404": {"description": "The tenant has no scores yet"},
+            "503": {"description": "The database is unavailable; retry after the Retry-After seconds"},
         },
     }
 

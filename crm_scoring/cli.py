@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
 
     rerun = commands.add_parser("rerun-failed", help="rerun only the tenants whose day failed")
     rerun.add_argument("--date", required=True, help="the day, YYYY-MM-DD")
+    rerun.add_argument(
+        "--include-missing", action="store_true", help="also score the tenants never scored that day"
+    )
     rerun.set_defaults(handler=_rerun_failed)
 
     generate = commands.add_parser("generate", help="load synthetic CRM data into the source tables")
@@ -293,6 +296,9 @@ def _status(args: argparse.Namespace) -> int:
         f"{day}: {counts['materialized']} materialized, {counts['failed']} failed, "
         f"{len(statuses) - sum(counts.values())} missing or in progress, of {len(statuses)} tenants"
     )
+    if not counts["materialized"]:
+        print(f"{day} is not scored: no tenant is materialized (`crm-scoring run --date {day}` scores it)")
+        return 1
     return 1 if counts["failed"] else 0
 
 
@@ -301,32 +307,44 @@ def _rerun_failed(args: argparse.Namespace) -> int:
     settings, day, engine = _day_command(args)
     _, statuses = _day_statuses(engine, settings, day)
     failed = [status.tenant_id for status in statuses if status.state == "failed"]
+    missing = [status.tenant_id for status in statuses if status.state == "missing"]
+    if missing and args.include_missing:
+        wanted = failed + missing
+        print(f"Scoring {len(wanted)} tenant(s): {len(failed)} failed, {len(missing)} never scored")
+        return _score_and_report(engine, settings, day, wanted)
+    if missing:
+        names = operations.tenant_names(engine, settings, missing)
+        print(
+            f"{len(missing)} tenant(s) never scored on {day}: {', '.join(names[key] for key in missing)}; "
+            "`--include-missing` scores them too."
+        )
     if not failed:
         print(f"No tenant failed on {day}: nothing to rerun.")
-        return 0
+        return 1 if missing else 0
     print(f"Rerunning {len(failed)} failed tenant(s): {', '.join(failed)}")
-    return _score_and_report(engine, settings, day, failed)
+    rerun = _score_and_report(engine, settings, day, failed)
+    return 1 if missing else rerun
 
 
 def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
     import dagster as dg
 
     configs = load_scoring_config()  # checked before the database too; read again by the run
-    print(f"Scoring config: {configs.source} (version {configs.version})")
     with dg.DagsterInstance.get() as instance:
         registered = operations.sync_tenants(instance, engine, settings)
+        keys = operations.resolve_tenant_keys(registered, wanted)  # unknown tenants: before anything starts
+        print(f"Scoring config: {configs.source} (version {configs.version})")
         if not operations.views_exist(engine, settings):
             _publish_views(instance, settings)
-        print(f"Scoring {day} for {len(wanted or registered)} tenant(s) through Dagster…")
+        print(f"Scoring {day} for {len(keys)} tenant(s) through Dagster…")
         log = settings.home / "logs" / f"run-{day}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        outcomes = operations.score_day(instance, day, registered, wanted, log)
+        outcomes = operations.score_day(instance, day, registered, keys, log)
         print(f"dbt output: {log}")
     for outcome in outcomes:
         state = "succeeded" if outcome.success else "FAILED"
         print(f"run {outcome.run_id} ({outcome.first_tenant} … {outcome.last_tenant}): {state}")
     success = all(outcome.success for outcome in outcomes)
-    keys = operations.resolve_tenant_keys(registered, wanted)
     tenants = list(operations.tenant_names(engine, settings, keys).values())
     _print_summary(operations.day_summary(engine, settings, day, tenants), day)
     print("\nOpen the Dagster UI to see lineage and runs: crm-scoring ui  (http://127.0.0.1:3000)")

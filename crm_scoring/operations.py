@@ -108,11 +108,11 @@ def score_day(
     output_log: Path,
 ) -> list[RunOutcome]:
     """Materializes the day for the wanted tenants (all when None): one run per contiguous stretch."""
-    from crm_scoring.defs.jobs import contiguous_runs, partition_range_tags, scoring_run_tags
+    from crm_scoring.defs.jobs import contiguous_runs, partition_range_run_tags
 
     outcomes = []
     for first, last in contiguous_runs(registered, resolve_tenant_keys(registered, wanted)):
-        tags = {**partition_range_tags(day.isoformat(), first, last), **scoring_run_tags("cli", first, last)}
+        tags = partition_range_run_tags("cli", day, day, first, last)
         run_id, success = execute_scoring_run(instance, tags, output_log)
         outcomes.append(RunOutcome(run_id, first, last, success))
     return outcomes
@@ -128,13 +128,11 @@ class BackfillRun:
     last_tenant: str
 
     def tags(self) -> dict[str, str]:
-        from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, scoring_key, scoring_run_tags
+        from crm_scoring.defs.jobs import partition_range_run_tags
 
-        return {
-            RANGE_START_TAG: str(scoring_key(self.first_day.isoformat(), self.first_tenant)),
-            RANGE_END_TAG: str(scoring_key(self.last_day.isoformat(), self.last_tenant)),
-            **scoring_run_tags("backfill", self.first_tenant, self.last_tenant),
-        }
+        return partition_range_run_tags(
+            "backfill", self.first_day, self.last_day, self.first_tenant, self.last_tenant
+        )
 
 
 def backfill_runs(

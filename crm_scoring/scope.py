@@ -20,6 +20,9 @@ WINDOW_DAYS = (1, 30, 90, 180)
 # dimensions and "," separates keys in selections, so anything else gets a derived key.
 TENANT_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 DERIVED_KEY_PREFIX = "~"
+# data_quality_issues counts, per day, the events no scored tenant owns under this tenant_id
+# (the dbt macro unknown_tenant_id() holds the same text).
+UNKNOWN_TENANT_ID = "(unknown tenant)"
 
 
 def tenant_partition_key(tenant_id: str) -> str:

@@ -1,6 +1,7 @@
 """The scoring job, and the run a day's scoring for some tenants turns into."""
 
 from collections.abc import Sequence
+from datetime import date
 
 import dagster as dg
 
@@ -22,6 +23,9 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 SCORING_RUN_TAGS = {"crm_scoring/job": "scoring"}
 TENANT_TAG = "crm_scoring/tenant"
 TRIGGER_TAG = "crm_scoring/trigger"
+# For people reading the runs list: "2026-11-29" or "2026-10-01…2026-10-31", "acme" or "a…d".
+DAYS_TAG = "crm_scoring/days"
+TENANTS_TAG = "crm_scoring/tenants"
 
 # Every materialisable asset of the graph, in lineage order.
 SCORING_ASSETS = [
@@ -48,21 +52,36 @@ scoring_job = dg.define_asset_job(
 )
 
 
-def partition_range_tags(day: str, first_tenant: str, last_tenant: str) -> dict[str, str]:
-    """Tags making ONE run cover the day for every tenant from first to last (registry order)."""
+def partition_range_run_tags(
+    trigger: str, first_day: date, last_day: date, first_tenant: str, last_tenant: str
+) -> dict[str, str]:
+    """Tags making ONE run cover every (day, tenant) from first to last (tenants in registry
+    order), with the scoring_run_tags of that rectangle."""
     return {
-        RANGE_START_TAG: str(scoring_key(day, first_tenant)),
-        RANGE_END_TAG: str(scoring_key(day, last_tenant)),
+        RANGE_START_TAG: str(scoring_key(first_day.isoformat(), first_tenant)),
+        RANGE_END_TAG: str(scoring_key(last_day.isoformat(), last_tenant)),
+        **scoring_run_tags(trigger, first_day, last_day, first_tenant, last_tenant),
     }
 
 
-def scoring_run_tags(trigger: str, first_tenant: str, last_tenant: str) -> dict[str, str]:
-    """Who asked for a run and, when it covers ONE tenant (partition key), which one: the queue
-    runs at most one run per tenant at a time. A run over several tenants has no tenant tag."""
-    tags = {TRIGGER_TAG: trigger}
+def scoring_run_tags(
+    trigger: str, first_day: date, last_day: date, first_tenant: str, last_tenant: str
+) -> dict[str, str]:
+    """The tags of every scoring run: who asked, the days and the tenants (partition keys) it
+    covers, and, when it covers ONE tenant, that tenant: the queue runs at most one run per
+    tenant at a time. A run over several tenants has no tenant tag."""
+    tags = {
+        TRIGGER_TAG: trigger,
+        DAYS_TAG: _span(first_day.isoformat(), last_day.isoformat()),
+        TENANTS_TAG: _span(first_tenant, last_tenant),
+    }
     if first_tenant == last_tenant:
         tags[TENANT_TAG] = first_tenant
     return tags
+
+
+def _span(first: str, last: str) -> str:
+    return first if first == last else f"{first}…{last}"
 
 
 def contiguous_runs(registered: Sequence[str], wanted: Sequence[str]) -> list[tuple[str, str]]:

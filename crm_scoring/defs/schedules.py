@@ -1,25 +1,22 @@
 """daily_scoring: at 02:00, ONE run scores yesterday for every registered tenant."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
-from crm_scoring.defs.jobs import partition_range_tags, scoring_job, scoring_run_tags
+from crm_scoring.defs.jobs import partition_range_run_tags, scoring_job
 from crm_scoring.defs.partitions import tenant_partitions
 from crm_scoring.settings import load_settings
 
 _settings = load_settings()
 
 
-def daily_run_request(day: str, tenants: list[str]) -> dg.RunRequest | dg.SkipReason:
+def daily_run_request(day: date, tenants: list[str]) -> dg.RunRequest | dg.SkipReason:
     if not tenants:
         return dg.SkipReason("No tenant registered yet: the register_new_tenants sensor adds them.")
     return dg.RunRequest(
         run_key=f"daily-{day}",
-        tags={
-            **partition_range_tags(day, tenants[0], tenants[-1]),
-            **scoring_run_tags("schedule", tenants[0], tenants[-1]),
-        },
+        tags=partition_range_run_tags("schedule", day, day, tenants[0], tenants[-1]),
     )
 
 
@@ -33,6 +30,6 @@ def daily_run_request(day: str, tenants: list[str]) -> dg.RunRequest | dg.SkipRe
 )
 def daily_scoring(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     scheduled = context.scheduled_execution_time.astimezone(_settings.tz)
-    yesterday = (scheduled.date() - timedelta(days=1)).isoformat()
+    yesterday = scheduled.date() - timedelta(days=1)
     tenants = context.instance.get_dynamic_partitions(tenant_partitions.name)
     return daily_run_request(yesterday, list(tenants))

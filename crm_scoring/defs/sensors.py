@@ -7,13 +7,18 @@ get scored and exactly the bad tenant's partition stays failed.
 
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from sqlalchemy import text
 
 from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, scoring_job, scoring_run_tags
-from crm_scoring.defs.partitions import TENANT_DIMENSION, scoring_partitions, tenant_partitions
+from crm_scoring.defs.partitions import (
+    DATE_DIMENSION,
+    TENANT_DIMENSION,
+    scoring_partitions,
+    tenant_partitions,
+)
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.notify import post_json
 from crm_scoring.scope import split_new_tenants
@@ -59,12 +64,13 @@ def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRe
         return []
     requests = []
     for key in keys:
-        tenant = scoring_partitions.get_partition_key_from_str(key).keys_by_dimension[TENANT_DIMENSION]
+        dimensions = scoring_partitions.get_partition_key_from_str(key).keys_by_dimension
+        day, tenant = date.fromisoformat(dimensions[DATE_DIMENSION]), dimensions[TENANT_DIMENSION]
         requests.append(
             dg.RunRequest(
                 run_key=f"isolate:{run.run_id}:{key}",
                 partition_key=key,
-                tags={ISOLATES_TAG: run.run_id, **scoring_run_tags("isolation", tenant, tenant)},
+                tags={ISOLATES_TAG: run.run_id, **scoring_run_tags("isolation", day, day, tenant, tenant)},
             )
         )
     return requests

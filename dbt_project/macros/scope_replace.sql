@@ -2,11 +2,14 @@
   Incremental strategy "scope_replace": replaces exactly the (as_of_date, tenant_id)
   partitions of the current scope, so customers that vanished from a tenant do not
   linger (delete+insert on a unique key would keep them). Runs inside dbt's transaction.
+  A model with meta.replaces_unknown_tenant_rows also holds per-day rows under
+  unknown_tenant_id(), outside every partition: any run of the day recounts, so replaces, them.
 #}
 {% macro get_incremental_scope_replace_sql(arg_dict) %}
   {%- set target = arg_dict["target_relation"] -%}
   {%- set source = arg_dict["temp_relation"] -%}
   {%- set columns = arg_dict["dest_columns"] | map(attribute="quoted") | join(", ") -%}
+  {%- set replaces_unknown_tenant_rows = (config.get("meta") or {}).get("replaces_unknown_tenant_rows", false) -%}
   {#- Concurrent builds of the same partition wait for each other instead of colliding. -#}
   select pg_advisory_xact_lock(hashtextextended('{{ target }}|' || as_of_date || '|' || tenant_id, 0))
   from (
@@ -19,7 +22,12 @@
   using {{ scoring_scope_relation() }} as scope
   where scope.scope_id = '{{ scoring_scope_id() }}'
     and existing.as_of_date = scope.as_of_date
-    and existing.tenant_id = scope.tenant_id;
+    and (
+      existing.tenant_id = scope.tenant_id
+      {%- if replaces_unknown_tenant_rows %}
+      or existing.tenant_id = {{ unknown_tenant_id() }}
+      {%- endif %}
+    );
 
   insert into {{ target }} ({{ columns }})
   select {{ columns }} from {{ source }};

@@ -29,3 +29,11 @@
     where scope_id = '{{ scoring_scope_id() }}'
   )
 {%- endmacro %}
+
+{#
+  The tenant_id under which data_quality_issues counts, per day, the events no scored tenant
+  owns: unknown customers whose event names a null tenant or one no profile has.
+#}
+{% macro unknown_tenant_id() -%}
+  '(unknown tenant)'
+{%- endmacro %}

@@ -29,6 +29,9 @@ def test_schedule_requests_one_run_for_yesterday_covering_every_tenant(instance)
         request.partition_key_range, dynamic_partitions_store=instance
     )
     assert sorted(covered) == ["2026-03-15|acme", "2026-03-15|globex", "2026-03-15|initech"]
+    # readable in the runs list: the day and the tenants (registry order) it covers
+    assert request.tags["crm_scoring/days"] == "2026-03-15"
+    assert request.tags["crm_scoring/tenants"] == "acme…initech"
     assert daily_scoring.cron_schedule == "0 2 * * *"
 
 

@@ -41,8 +41,13 @@ BAD_ROWS = {
     "customer_notes": [
         note("c6", None, ON_THE_DAY),
         note("ghost", "COMPLAINT", None),
+        note("nobody-3", "COMPLAINT", None, tenant=None),  # undated, and no tenant at all
     ],
 }
+# Unknown customers whose events name no tenant any profile has: null, or one the CRM has no
+# customer of. Appended so the rows above keep their ids.
+BAD_ROWS["activities"].append(activity("nobody-1", "LOGIN", ON_THE_DAY, tenant=None))
+BAD_ROWS["campaign_interactions"].append(interaction("nobody-2", "SENT", ON_THE_DAY, tenant="initech"))
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +97,11 @@ def test_every_rule_is_counted_per_tenant(scored_with_bad_rows, engine, settings
         ("acme", "customer_profiles", "null_lifetime_value"): 3,
         ("acme", "customer_profiles", "negative_lifetime_value"): 1,
         ("acme", "customer_profiles", "last_email_open_after_as_of"): 1,
+        # no scored tenant owns them: counted per day under the unknown-tenant bucket
+        ("(unknown tenant)", "activities", "unknown_customer"): 1,  # nobody-1, tenant null
+        ("(unknown tenant)", "campaign_interactions", "unknown_customer"): 1,  # nobody-2, initech
+        ("(unknown tenant)", "customer_notes", "unknown_customer"): 1,  # nobody-3
+        ("(unknown tenant)", "customer_notes", "null_timestamp"): 1,  # nobody-3
     }
 
 
@@ -127,7 +137,9 @@ def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, ins
     metadata = event.asset_materialization.metadata
     assert metadata["rule: activities ignored: unknown_customer"].value == 1
     assert metadata["rule: customer_profiles scored as 0: null_lifetime_value"].value == 3
-    assert metadata["rows_excluded_or_flagged"].value == 18  # the sum of the rules above
+    assert metadata["rule: activities ignored: unknown_customer (unknown tenant)"].value == 1
+    assert metadata["rule: customer_notes ignored: null_timestamp (unknown tenant)"].value == 1
+    assert metadata["rows_excluded_or_flagged"].value == 22  # the sum of the rules above
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
     )
@@ -151,6 +163,24 @@ def test_awkward_tenant_can_be_rerun_by_its_id(
         for s in operations.day_status(instance, dataset.DAY, scored_with_bad_rows)
     }
     assert states["acme|evil"] == "materialized"
+
+
+def test_a_rerun_of_one_tenant_recounts_the_unknown_tenant_bucket_once(
+    scored_with_bad_rows, instance, engine, settings, tmp_path
+) -> None:
+    [outcome] = operations.score_day(
+        instance, dataset.DAY, scored_with_bad_rows, ["globex"], tmp_path / "rerun.log"
+    )
+    assert outcome.success
+    with engine.connect() as connection:
+        rows, total = connection.execute(
+            text(
+                f"select count(*), sum(affected_rows) from {settings.analytics_schema}.data_quality_issues "
+                "where as_of_date = :day and tenant_id = '(unknown tenant)'"
+            ),
+            {"day": dataset.DAY},
+        ).one()
+    assert (rows, total) == (4, 4)  # the four counts of the first run, replaced, not added
 
 
 def test_a_tenant_with_zero_profiles_gets_zero_distributions(
@@ -179,3 +209,78 @@ def test_a_tenant_with_zero_profiles_gets_zero_distributions(
         ).one()
     assert tuple(overview) == (0, 0, 0, 0, 0)
     assert tuple(buckets) == (4, 0)
+
+
+# Tenant umbrella holds every non-finite value PostgreSQL accepts in the contract's columns.
+NON_FINITE_ROWS = {
+    "customer_profiles": [
+        profile("u1", "umbrella", lifetime_value="NaN", email_opt_in=True, last_email_open_at="infinity"),
+        profile("u2", "umbrella", lifetime_value=20000, last_email_open_at="-infinity"),
+    ],
+    "activities": [
+        activity("u1", "LOGIN", ago(2), tenant="umbrella"),
+        activity("u1", "LOGIN", "-infinity", tenant="umbrella"),
+        activity("u1", "PAGE_VIEW", "infinity", tenant="umbrella"),
+        activity("u2", "LOGIN", "-infinity", tenant="umbrella"),  # u2's only activity
+    ],
+    "campaign_interactions": [interaction("u2", "SENT", "-infinity", tenant="umbrella")],
+    "customer_notes": [note("u2", "COMPLAINT", "infinity", tenant="umbrella")],
+}
+
+
+def test_non_finite_values_are_counted_and_scored_as_documented(
+    instance, engine, settings, load_sources, tmp_path
+) -> None:
+    sources = {table: rows + NON_FINITE_ROWS.get(table, []) for table, rows in dataset.SOURCES.items()}
+    load_sources(sources)
+    registered = operations.sync_tenants(instance, engine, settings)
+    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
+    assert outcome.success
+
+    umbrella = {key: count for key, count in _issues(engine, settings).items() if key[0] == "umbrella"}
+    assert umbrella == {
+        ("umbrella", "customer_profiles", "nan_lifetime_value"): 1,  # u1
+        ("umbrella", "customer_profiles", "infinite_last_email_open"): 2,  # u1 +inf, u2 -inf
+        ("umbrella", "activities", "infinite_timestamp"): 3,  # counted every day, like undated ones
+        ("umbrella", "campaign_interactions", "infinite_timestamp"): 1,
+        ("umbrella", "customer_notes", "infinite_timestamp"): 1,
+    }
+    with engine.connect() as connection:
+        scores = pd.read_sql_query(
+            text(f"select * from {settings.analytics_schema}.customer_scores where as_of_date = :day"),
+            connection,
+            params={"day": dataset.DAY},
+        ).set_index("customer_id")
+    # u1: last activity 2 days ago -> recency 100; 1 activity in 30 days -> 20; NaN lifetime
+    # value is unknown (null) -> 0; 1 channel -> 25; no campaign -> depth 50.
+    # engagement 30 + 5 + 0 + 3.75 + 5 = 43.75 -> 44.
+    # churn: 1 recent activity, none older -> decline 0; no payments 0; an infinite last open is
+    # no open (null) -> 50 -> 10; no downgrade, no complaint: 10.
+    # u2: its only activity is at -infinity, ignored: never active -> recency 0, frequency 0;
+    # lifetime value 20000 -> 60; no channel 0; the -infinity send is outside the window -> 50.
+    # engagement 0 + 0 + 12 + 0 + 5 = 17. churn: never active -> 100 -> 35; -infinity last open
+    # is no open -> 50 -> 10; the complaint dated +infinity is outside the window -> 0: 45.
+    expected = {
+        "u1": {
+            "engagement_score": 44,
+            "churn_risk_score": 10,
+            "monetary_score": 0,
+            "engagement_drop_risk": 50,
+        },
+        "u2": {"engagement_score": 17, "churn_risk_score": 45, "recency_score": 0, "complaint_risk": 0},
+    }
+    for customer, columns in expected.items():
+        assert scores.loc[customer, list(columns)].to_dict() == columns, customer
+    # The other tenants score exactly as without the non-finite rows.
+    for (tenant, customer), columns in dataset.EXPECTED.items():
+        assert scores.loc[customer, "tenant_id"] == tenant
+        assert scores.loc[customer, list(columns)].to_dict() == columns, customer
+    # The history keeps what the CRM holds; only the features read it under the rule.
+    with engine.connect() as connection:
+        raw = connection.execute(
+            text(
+                f"select lifetime_value::text from {settings.analytics_schema}.profile_history "
+                "where customer_id = 'u1'"
+            )
+        ).scalar_one()
+    assert raw == "NaN"

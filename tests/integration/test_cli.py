@@ -13,6 +13,8 @@ import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
+from tests.integration import dataset
+
 pytestmark = pytest.mark.integration
 
 
@@ -95,3 +97,48 @@ def test_grant_reader_without_createrole_is_a_one_line_error(tmp_path: Path, ser
     assert result.returncode == 2, result.stderr[-3000:]
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and "CREATEROLE" in line
+
+
+@pytest.fixture
+def cli_database(instance, database_url, dagster_storage_url, settings, load_sources) -> dict[str, str]:
+    """The test warehouse holding the hand-built dataset, and the (wiped) Dagster storage, as the
+    CLI's environment: nothing scored yet."""
+    load_sources(dataset.SOURCES)
+    return {
+        "CRM_SCORING_DATABASE_URL": database_url,
+        "CRM_SCORING_DAGSTER_STORAGE_URL": dagster_storage_url,
+        "CRM_SCORING_SOURCE_SCHEMA": settings.source_schema,
+        "CRM_SCORING_ANALYTICS_SCHEMA": settings.analytics_schema,
+        "CRM_SCORING_TIMEZONE": "UTC",
+    }
+
+
+def test_an_unknown_tenant_is_refused_before_anything_starts(tmp_path: Path, cli_database) -> None:
+    result = crm_scoring(
+        "run", "--date", str(dataset.DAY), "--tenant", "initech", home=tmp_path, **cli_database
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Unknown tenant(s): initech. Known: acme, globex" in result.stderr
+    assert "Scoring" not in result.stdout
+
+
+def test_an_unscored_day_is_reported_and_its_missing_tenants_can_be_scored(
+    tmp_path: Path, cli_database
+) -> None:
+    day = str(dataset.DAY)
+    status = crm_scoring("status", "--date", day, home=tmp_path, **cli_database)
+    assert status.returncode == 1, status.stderr[-3000:]
+    assert f"{day} is not scored: no tenant is materialized" in status.stdout
+
+    rerun = crm_scoring("rerun-failed", "--date", day, home=tmp_path, **cli_database)
+    assert rerun.returncode == 1, rerun.stderr[-3000:]
+    assert f"2 tenant(s) never scored on {day}: acme, globex" in rerun.stdout
+    assert "--include-missing" in rerun.stdout
+    assert "Scoring" not in rerun.stdout
+
+    included = crm_scoring("rerun-failed", "--date", day, "--include-missing", home=tmp_path, **cli_database)
+    assert included.returncode == 0, included.stderr[-3000:]
+    assert "Scoring 2 tenant(s): 0 failed, 2 never scored" in included.stdout
+    scored = crm_scoring("status", "--date", day, home=tmp_path, **cli_database)
+    assert scored.returncode == 0, scored.stdout
+    assert f"{day}: 2 materialized, 0 failed, 0 missing or in progress, of 2 tenants" in scored.stdout

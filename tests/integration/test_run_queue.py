@@ -25,6 +25,7 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 from crm_scoring.defs.jobs import SCORING_RUN_TAGS, TENANT_TAG, scoring_job, scoring_run_tags
 from crm_scoring.settings import PROJECT_ROOT
 from tests.integration import queued_location
+from tests.integration.dataset import DAY
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +88,7 @@ def _queue_runs(instance: dg.DagsterInstance, workspace_yaml: Path, tenants: Seq
         run_ids = []
         for tenant in tenants:
             # The tags a scoring_job run for one tenant gets: its job-level tags, then the CLI's.
-            tags = {**scoring_job.run_tags, **scoring_run_tags("cli", tenant, tenant)}
+            tags = {**scoring_job.run_tags, **scoring_run_tags("cli", DAY, DAY, tenant, tenant)}
             run = _create_run(
                 instance=instance, code_location=location, remote_repo=repository, remote_job=job,
                 run_config={}, tags=tags, op_selection=None, run_id=None,

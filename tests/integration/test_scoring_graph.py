@@ -50,6 +50,14 @@ def scored(instance, engine, settings, load_sources, tmp_path_factory):
     return outcomes
 
 
+def test_the_run_is_tagged_with_the_day_and_tenants_it_covers(scored, instance) -> None:
+    [outcome] = scored
+    tags = instance.get_run_by_id(outcome.run_id).tags
+    assert tags["crm_scoring/days"] == "2026-03-15"
+    assert tags["crm_scoring/tenants"] == "acme…globex"  # both registered tenants, in order
+    assert tags["crm_scoring/trigger"] == "cli"
+
+
 def test_scores_equal_the_specification(scored, engine, settings) -> None:
     scores = _table(engine, settings, "customer_scores")
     by_customer = {(row["tenant_id"], row["customer_id"]): row for _, row in scores.iterrows()}

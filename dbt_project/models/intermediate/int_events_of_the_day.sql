@@ -1,6 +1,6 @@
--- Every event dated on a scoped day (plus events with no time at all), attributed to a
--- tenant: its customer's when the customer exists (the profile is authoritative), else
--- the tenant the event itself claims. Feeds data_quality_issues. One branch per source
+-- Every event dated on a scoped day (plus events with no usable time: null, or +/-infinity,
+-- which no window ever reaches), attributed to a tenant: its customer's when the customer
+-- exists (the profile is authoritative), else the tenant the event itself claims. Feeds data_quality_issues. One branch per source
 -- table so each reads only its day through the time index.
 {%- set sources = [
     {"table": "activities", "model": "stg_crm__activities", "id": "activity_id",
@@ -33,7 +33,7 @@ dated as (
     from {{ ref(source.model) }} as events
     {%- if undated %}
     cross join days
-    where events.{{ source.at }} is null
+    where events.{{ source.at }} is null or not isfinite(events.{{ source.at }})
     {%- else %}
     inner join days
         on events.{{ source.at }} >= days.since_1d and events.{{ source.at }} < days.as_of

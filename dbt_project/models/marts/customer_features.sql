@@ -21,7 +21,8 @@ select
     customers.as_of,
     customers.status,
     -- Latest activity before as_of: from the window pass, or, for customers quiet for 90
-    -- days, one index probe (only they pay for it).
+    -- days, one index probe (only they pay for it). An activity at -infinity is ignored like
+    -- an undated one (data_quality_issues: infinite_timestamp); the windows never reach it.
     coalesce(
         activity.last_activity_in_window_at,
         (
@@ -29,11 +30,13 @@ select
             from {{ ref('stg_crm__activities') }} as history
             where history.customer_id = customers.customer_id
               and history.occurred_at < customers.as_of
+              and history.occurred_at > '-infinity'
         )
     ) as last_activity_at,
     coalesce(activity.activity_count_30d, 0)::integer as activity_count_30d,
     coalesce(activity.activity_count_90d, 0)::integer as activity_count_90d,
-    customers.lifetime_value,
+    -- A NaN lifetime value is unknown, scored as a null one (nan_lifetime_value).
+    nullif(customers.lifetime_value, 'NaN') as lifetime_value,
     customers.email_opt_in,
     customers.sms_opt_in,
     customers.push_opt_in,
@@ -45,7 +48,9 @@ select
     coalesce(activity.payment_received_90d, 0)::integer as payment_received_90d,
     tier.latest_tier_change_reason,
     coalesce(complaints.complaints_90d, 0)::integer as complaints_90d,
-    customers.last_email_open_at,
+    -- An infinite last open is no known open, read as a null one (infinite_last_email_open).
+    case when isfinite(customers.last_email_open_at) then customers.last_email_open_at end
+        as last_email_open_at,
     customers.profile_state_source
 from {{ ref('int_scoped_customers') }} as customers
 left join {{ ref('int_customer_activity_features') }} as activity
