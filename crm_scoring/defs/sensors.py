@@ -6,13 +6,14 @@ get scored and exactly the bad tenant's partition stays failed.
 """
 
 import os
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import dagster as dg
 from sqlalchemy import text
 
-from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, scoring_job, scoring_run_tags
+from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, partition_range_run_tags, scoring_job
 from crm_scoring.defs.partitions import (
     DATE_DIMENSION,
     TENANT_DIMENSION,
@@ -58,22 +59,25 @@ def run_partition_keys(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list
 
 
 def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRequest]:
-    """One run per partition of a failed multi-partition run; none for a run that was already
-    isolated or covered a single partition, so retries are bounded and never loop."""
-    if run.tags.get(ISOLATES_TAG) or len(keys) < 2:
-        return []
-    requests = []
+    """One run per tenant of a failed run over several tenants, covering that tenant's days of
+    it (a backfill's month stays one run per tenant, not one per day); none for a run that was
+    already isolated or covered one tenant, so retries are bounded and never loop."""
+    days_by_tenant: dict[str, list[date]] = defaultdict(list)
     for key in keys:
         dimensions = scoring_partitions.get_partition_key_from_str(key).keys_by_dimension
-        day, tenant = date.fromisoformat(dimensions[DATE_DIMENSION]), dimensions[TENANT_DIMENSION]
-        requests.append(
-            dg.RunRequest(
-                run_key=f"isolate:{run.run_id}:{key}",
-                partition_key=key,
-                tags={ISOLATES_TAG: run.run_id, **scoring_run_tags("isolation", day, day, tenant, tenant)},
-            )
+        days_by_tenant[dimensions[TENANT_DIMENSION]].append(date.fromisoformat(dimensions[DATE_DIMENSION]))
+    if run.tags.get(ISOLATES_TAG) or len(days_by_tenant) < 2:
+        return []
+    return [
+        dg.RunRequest(
+            run_key=f"isolate:{run.run_id}:{tenant}",
+            tags={
+                ISOLATES_TAG: run.run_id,
+                **partition_range_run_tags("isolation", min(days), max(days), tenant, tenant),
+            },
         )
-    return requests
+        for tenant, days in days_by_tenant.items()
+    ]
 
 
 @dg.run_failure_sensor(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from crm_scoring import operations
-from crm_scoring.definitions import defs, resolved_scoring_job
+from crm_scoring.definitions import defs
 from crm_scoring.defs.sensors import isolate_failed_tenants
 from crm_scoring.settings import Settings
 from tests.integration import dataset
@@ -57,9 +57,13 @@ def _failure_context(instance: dg.DagsterInstance, run_id: str) -> dg.RunFailure
 
 
 def _execute(instance: dg.DagsterInstance, request: dg.RunRequest, log: Path) -> tuple[str, bool]:
-    job = resolved_scoring_job()
-    tags = {**request.tags, **job.get_tags_for_partition_key(request.partition_key, selected_asset_keys=None)}
-    return operations.execute_scoring_run(instance, tags, log)
+    # An isolation run covers one tenant's days of the failed run: a partition range in its tags.
+    return operations.execute_scoring_run(instance, request.tags, log)
+
+
+def _partitions(request: dg.RunRequest) -> str:
+    start, end = (request.tags[f"dagster/asset_partition_range_{side}"] for side in ("start", "end"))
+    return start if start == end else f"{start}…{end}"
 
 
 def test_bad_tenant_is_isolated_named_and_rerunnable(
@@ -72,7 +76,7 @@ def test_bad_tenant_is_isolated_named_and_rerunnable(
     assert not daily.success  # one tenant's fault fails the all-tenant run
 
     requests = list(isolate_failed_tenants(_failure_context(instance, daily.run_id)))
-    keys = sorted(request.partition_key for request in requests)
+    keys = sorted(_partitions(request) for request in requests)
     assert keys == [f"{dataset.DAY}|acme", f"{dataset.DAY}|globex"]
     with engine.connect() as connection:
         record = connection.execute(
@@ -84,7 +88,7 @@ def test_bad_tenant_is_isolated_named_and_rerunnable(
     assert "injected fault" in record.error
     assert record.webhook_status == "not configured"
 
-    results = {request.partition_key: _execute(instance, request, log) for request in requests}
+    results = {_partitions(request): _execute(instance, request, log) for request in requests}
     assert results[f"{dataset.DAY}|acme"][1] is True
     assert results[f"{dataset.DAY}|globex"][1] is False
     # An isolated run that fails asks for nothing more: retries are bounded.

@@ -41,3 +41,17 @@ def test_isolation_reruns_carry_their_one_day_and_tenant() -> None:
         ("2026-11-29", "acme", "acme"),
         ("2026-11-29", "globex", "globex"),
     ]
+
+
+def test_a_failed_backfill_is_isolated_per_tenant_over_its_days_not_per_day() -> None:
+    failed = dg.DagsterRun(job_name="scoring_job", run_id="failed-backfill")
+    keys = [f"2026-10-{day:02d}|{tenant}" for day in range(1, 32) for tenant in ("acme", "globex")]
+    requests = isolation_requests(failed, keys)
+    assert [
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+        for r in requests
+    ] == [("2026-10-01|acme", "2026-10-31|acme"), ("2026-10-01|globex", "2026-10-31|globex")]
+    # an isolation run, or a run of one tenant, is never split again
+    assert isolation_requests(failed, [f"2026-10-{day:02d}|acme" for day in range(1, 32)]) == []
+    isolation = dg.DagsterRun(job_name="scoring_job", run_id="x", tags=requests[0].tags)
+    assert isolation_requests(isolation, keys) == []
