@@ -132,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     preview.set_defaults(handler=_preview)
 
     init_db = commands.add_parser(
-        "init-db", help="create the source contract and analytics tables, publish the BI views"
+        "init-db",
+        help="create the source contract, migrate the analytics tables to this version (the "
+        "upgrade: runs refuse an outdated schema), publish the BI views",
     )
     init_db.set_defaults(handler=_init_db)
 
@@ -192,7 +194,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _ready_database() -> tuple[Settings, Engine]:
-    """Settings, and an engine on a database whose tables exist (the embedded one by default)."""
+    """Settings, and an engine on a database whose tables exist and whose analytics schema is
+    at the code's revision (the embedded one by default): init-db's work, a no-op once done."""
     settings = load_settings()
     engine = operations.warehouse_engine(configure_environment())
     operations.init_db(engine, settings)
@@ -516,10 +519,13 @@ def _init_db(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     url = configure_environment()
-    operations.init_db(operations.warehouse_engine(url), settings)
+    before, head = operations.init_db(operations.warehouse_engine(url), settings)
+    migrated = (
+        f"already at revision {head}" if before == head else f"migrated from {before or 'nothing'} to {head}"
+    )
     print(
         f"Source tables in schema {settings.source_schema!r} and analytics tables in "
-        f"{settings.analytics_schema!r} are ready at {describe(url)}."
+        f"{settings.analytics_schema!r} ({migrated}) are ready at {describe(url)}."
     )
     with dg.DagsterInstance.get() as instance:
         return 0 if _publish_views(instance, settings) else 1

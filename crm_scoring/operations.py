@@ -17,7 +17,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from crm_scoring.scope import tenant_partition_key
 from crm_scoring.settings import Settings
-from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl, relation_exists, source_ddl
+from crm_scoring.warehouse import migrations
+from crm_scoring.warehouse.schema import apply_ddl, relation_exists, source_ddl
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import sqlalchemy_url
 
@@ -41,8 +42,12 @@ def warehouse_engine(url: str) -> Engine:
     return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
 
 
-def init_db(engine: Engine, settings: Settings) -> None:
-    apply_ddl(engine, source_ddl(settings.source_schema) + analytics_ddl(settings.analytics_schema))
+def init_db(engine: Engine, settings: Settings) -> tuple[str | None, str]:
+    """Creates the source contract's missing tables and indexes, and migrates the analytics
+    schema to the code's head revision; returns (the revision it was at, head). The only place
+    the analytics schema changes: runs refuse a schema that is not at head."""
+    apply_ddl(engine, source_ddl(settings.source_schema))
+    return migrations.upgrade(engine, settings.analytics_schema)
 
 
 def parse_day(value: str, settings: Settings, today: date, option: str = "--date") -> date:

@@ -15,8 +15,9 @@ from sqlalchemy import Engine, create_engine, text
 from crm_scoring.defs.partitions import scopes_of_run
 from crm_scoring.scope import WINDOW_DAYS, DayScope
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
+from crm_scoring.warehouse.migrations import SchemaOutdated, require_head
 from crm_scoring.warehouse.reads import read_partition_rows
-from crm_scoring.warehouse.schema import analytics_ddl, apply_ddl, relation_exists
+from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
 from crm_scoring.warehouse.writes import replace_partition_rows
@@ -33,10 +34,21 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @cached_property
     def engine(self) -> Engine:
+        """Created on first use in each run process, after checking, with a plain SELECT, that
+        the analytics schema is at the code's migration revision.
+
+        Runs never migrate: DDL such as ALTER TABLE waits behind any BI reader's open transaction
+        and makes every later reader queue behind it. ``crm-scoring init-db`` migrates.
+        """
         engine = create_engine(
             sqlalchemy_url(self.database_url), pool_pre_ping=True, pool_size=2, max_overflow=2
         )
-        apply_ddl(engine, analytics_ddl(self.analytics_schema))
+        try:
+            require_head(engine, self.analytics_schema)
+        except SchemaOutdated as exc:
+            engine.dispose()
+            # A Failure: the step fails with this one line, and retrying cannot help.
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         return engine
 
     def table(self, name: str) -> str:
