@@ -147,6 +147,11 @@ def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, ins
     evaluation = execution.event.dagster_event.event_specific_data
     assert evaluation.passed is False
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    # the actionable rules named first; the expected ones (null lifetime values) still listed
+    assert evaluation.description.startswith("needs action: ")
+    assert "1 activities ignored: unknown_customer," in evaluation.description
+    expected = evaluation.description.split("; expected: ")[1]
+    assert "3 customer_profiles scored as 0: null_lifetime_value" in expected
 
 
 def test_awkward_tenant_can_be_rerun_by_its_id(
