@@ -12,9 +12,7 @@ dagster-webserver, so nothing is added.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,27 +26,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm_scoring.rules.distributions import CHURN_RISK_BANDS, ENGAGEMENT_BUCKETS
+from crm_scoring.warehouse.api_tokens import tenant_of_token
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 # The database cannot be reached (down, restarting, dropped, every pooled connection busy): the
 # request was fine, so the client should come back, not see a 500.
 _OUTAGE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(engine: Engine, analytics_schema: str, tenant_id: str) -> str:
-    """A new token for the tenant; only its hash is stored, so it is shown once."""
-    token = secrets.token_urlsafe(32)
-    with engine.begin() as connection:
-        connection.execute(
-            text(f"insert into {analytics_schema}.api_tokens (token_hash, tenant_id) values (:h, :t)"),
-            {"h": _hash(token), "t": tenant_id},
-        )
-    return token
 
 
 class _Refused(Exception):
@@ -104,18 +88,13 @@ def create_app(engine: Engine, analytics_schema: str) -> Starlette:
         if scheme.lower() != "bearer" or not token:
             raise _Refused(401, "missing bearer token")
         with database() as connection:
-            row = connection.execute(
-                text(
-                    f"select tenant_id from {schema}.api_tokens where token_hash = :h and revoked_at is null"
-                ),
-                {"h": _hash(token)},
-            ).one_or_none()
-        if row is None:
+            token_tenant = tenant_of_token(connection, schema, token)
+        if token_tenant is None:
             raise _Refused(401, "invalid or revoked token")
         tenant = request.query_params.get("tenantId")
         if not tenant:
             raise _Refused(400, "tenantId is required")
-        if tenant != row.tenant_id:
+        if tenant != token_tenant:
             raise _Refused(403, "this token is not valid for that tenant")
         return tenant
 

@@ -112,6 +112,24 @@ def _parser() -> argparse.ArgumentParser:
     create = token_commands.add_parser("create", help="a new token for one tenant (shown once)")
     create.add_argument("--tenant", required=True)
     create.set_defaults(handler=_create_token)
+    listing = token_commands.add_parser(
+        "list", help="every token: id, tenant, created, revoked (never the token)"
+    )
+    listing.set_defaults(handler=_list_tokens)
+    revoke = token_commands.add_parser(
+        "revoke", help="revoke one token by its id, or every token of a tenant"
+    )
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", dest="token_id", help="the token's id, as `api-token list` shows it")
+    which.add_argument("--tenant", help="revoke every token of this tenant")
+    revoke.set_defaults(handler=_revoke_tokens)
+
+    alerts = commands.add_parser("alerts", help="the churn-alert outbox")
+    alert_commands = alerts.add_subparsers(required=True, metavar="ACTION")
+    deliver = alert_commands.add_parser(
+        "deliver", help="one delivery pass of the outbox to CRM_SCORING_ALERT_WEBHOOK_URL"
+    )
+    deliver.set_defaults(handler=_deliver_alerts)
 
     reader = commands.add_parser("grant-reader", help="a read-only, one-tenant login role for BI")
     reader.add_argument("--tenant", required=True)
@@ -451,7 +469,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _create_token(args: argparse.Namespace) -> int:
-    from crm_scoring.api import create_token
+    from crm_scoring.warehouse.api_tokens import create_token
     from crm_scoring.warehouse.tenants import distinct_tenant_ids
 
     settings, engine = _ready_database()
@@ -460,6 +478,46 @@ def _create_token(args: argparse.Namespace) -> int:
     print(create_token(engine, settings.analytics_schema, args.tenant))
     print("Keep it: only its hash is stored.", file=sys.stderr)
     return 0
+
+
+def _list_tokens(args: argparse.Namespace) -> int:
+    from crm_scoring.warehouse.api_tokens import list_tokens
+
+    settings, engine = _ready_database()
+    tokens = list_tokens(engine, settings.analytics_schema)
+    print(f"{'id':<14}{'tenant':<24}{'created':<27}revoked")
+    for token in tokens:
+        revoked = f"{token.revoked_at:%Y-%m-%d %H:%M:%S%z}" if token.revoked_at else ""
+        print(f"{token.token_id:<14}{token.tenant_id:<24}{token.created_at:%Y-%m-%d %H:%M:%S%z}    {revoked}")
+    return 0
+
+
+def _revoke_tokens(args: argparse.Namespace) -> int:
+    from crm_scoring.warehouse.api_tokens import ID_LENGTH, revoke_tokens
+
+    if args.token_id is not None and len(args.token_id) != ID_LENGTH:
+        raise operations.UsageError(f"--id takes the {ID_LENGTH}-character id `api-token list` shows")
+    settings, engine = _ready_database()
+    revoked = revoke_tokens(engine, settings.analytics_schema, token_id=args.token_id, tenant_id=args.tenant)
+    if not revoked:
+        raise operations.UsageError(
+            "no valid token matches: nothing revoked (see `crm-scoring api-token list`)"
+        )
+    print(f"revoked {revoked} token(s); the API refuses them from its next request")
+    return 0
+
+
+def _deliver_alerts(args: argparse.Namespace) -> int:
+    from crm_scoring.alert_delivery import deliver_pending
+    from crm_scoring.settings import WEBHOOK_ENV
+
+    url = os.environ.get(WEBHOOK_ENV)
+    if not url:
+        raise operations.UsageError(f"{WEBHOOK_ENV} is not set: there is nowhere to deliver to")
+    settings, engine = _ready_database()
+    report = deliver_pending(engine, settings.analytics_schema, url)
+    print(f"delivered {report.delivered}, failed {report.failed} (failed ones back off and are retried)")
+    return 1 if report.failed else 0
 
 
 def _grant_reader(args: argparse.Namespace) -> int:

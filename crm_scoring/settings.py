@@ -28,6 +28,7 @@ DATABASE_URL_ENV = "CRM_SCORING_DATABASE_URL"
 DAGSTER_STORAGE_URL_ENV = "CRM_SCORING_DAGSTER_STORAGE_URL"
 CHURN_HORIZON_ENV = "CRM_SCORING_CHURN_HORIZON_DAYS"
 SCORING_CONFIG_ENV = "CRM_SCORING_CONFIG"
+WEBHOOK_ENV = "CRM_SCORING_ALERT_WEBHOOK_URL"
 # Before the scoring config file existed this variable set the rising-risk threshold; still
 # honoured (over the file's defaults, under a tenant's own override) so deployments keep working.
 RISING_RISK_ENV = "CRM_SCORING_RISING_RISK_POINTS"

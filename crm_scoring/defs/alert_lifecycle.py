@@ -14,10 +14,10 @@ from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.alert_lifecycle import Episode, transitions
 from crm_scoring.scope import DayScope
+from crm_scoring.settings import WEBHOOK_ENV
 from crm_scoring.warehouse.writes import lock_partitions
 
 COOLDOWN_ENV = "CRM_SCORING_ALERT_COOLDOWN_DAYS"
-WEBHOOK_ENV = "CRM_SCORING_ALERT_WEBHOOK_URL"
 
 
 @dg.asset(

@@ -23,9 +23,9 @@ from crm_scoring.defs.partitions import (
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.notify import post_json
 from crm_scoring.scope import split_new_tenants
+from crm_scoring.settings import WEBHOOK_ENV
 
 ISOLATES_TAG = "crm_scoring/isolates_run"
-WEBHOOK_ENV = "CRM_SCORING_ALERT_WEBHOOK_URL"
 
 
 @dg.sensor(

@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from crm_scoring import operations
-from crm_scoring.api import create_app, create_token
+from crm_scoring.api import create_app
+from crm_scoring.warehouse.api_tokens import create_token
 from crm_scoring.warehouse.urls import with_database
 from tests.integration import dataset
 

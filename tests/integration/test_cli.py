@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg2
 import pytest
 from psycopg2 import sql
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from crm_scoring.warehouse.api_tokens import tenant_of_token
 from tests.integration import dataset
 
 pytestmark = pytest.mark.integration
@@ -142,3 +148,64 @@ def test_an_unscored_day_is_reported_and_its_missing_tenants_can_be_scored(
     scored = crm_scoring("status", "--date", day, home=tmp_path, **cli_database)
     assert scored.returncode == 0, scored.stdout
     assert f"{day}: 2 materialized, 0 failed, 0 missing or in progress, of 2 tenants" in scored.stdout
+
+
+def test_api_tokens_are_listed_by_id_and_revoked(tmp_path: Path, cli_database, engine, settings) -> None:
+    created = [
+        crm_scoring("api-token", "create", "--tenant", tenant, home=tmp_path, **cli_database)
+        for tenant in ("acme", "acme", "globex")
+    ]
+    assert all(result.returncode == 0 for result in created), created[0].stderr[-2000:]
+    tokens = [result.stdout.strip() for result in created]
+    listing = crm_scoring("api-token", "list", home=tmp_path, **cli_database)
+    assert listing.returncode == 0 and not any(token in listing.stdout for token in tokens)
+    ids = {hashlib.sha256(token.encode()).hexdigest()[:12]: token for token in tokens}
+    assert set(ids) <= set(listing.stdout.split())
+
+    first_acme = next(iter(ids))
+    revoked = crm_scoring("api-token", "revoke", "--id", first_acme, home=tmp_path, **cli_database)
+    assert revoked.returncode == 0 and "revoked 1 token(s)" in revoked.stdout
+    again = crm_scoring("api-token", "revoke", "--id", first_acme, home=tmp_path, **cli_database)
+    assert again.returncode == 2 and "nothing revoked" in again.stderr
+    by_tenant = crm_scoring("api-token", "revoke", "--tenant", "acme", home=tmp_path, **cli_database)
+    assert "revoked 1 token(s)" in by_tenant.stdout  # the second acme token; the first was already
+    with engine.connect() as connection:
+        valid = {token: tenant_of_token(connection, settings.analytics_schema, token) for token in tokens}
+    assert valid == {tokens[0]: None, tokens[1]: None, tokens[2]: "globex"}
+
+
+def test_alerts_deliver_makes_one_delivery_pass(tmp_path: Path, cli_database, engine, settings) -> None:
+    refused = crm_scoring("alerts", "deliver", home=tmp_path, **cli_database)
+    assert refused.returncode == 2 and "CRM_SCORING_ALERT_WEBHOOK_URL is not set" in refused.stderr
+
+    received: list[bytes] = []
+
+    class Accept(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with engine.begin() as connection:
+        connection.execute(text(f"truncate {settings.analytics_schema}.alert_outbox"))
+        connection.execute(
+            text(
+                f"insert into {settings.analytics_schema}.alert_outbox (idempotency_key, tenant_id, payload) "
+                "values ('k1', 'acme', '{\"customer_id\": \"c2\"}')"
+            )
+        )
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        result = crm_scoring(
+            "alerts", "deliver", home=tmp_path, CRM_SCORING_ALERT_WEBHOOK_URL=url, **cli_database
+        )
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "delivered 1, failed 0" in result.stdout
+    assert [json.loads(body) for body in received] == [{"customer_id": "c2"}]
