@@ -99,6 +99,27 @@ def test_alerts_and_distributions(scored, engine, settings) -> None:
         assert {k: int(v) for k, v in overview.loc[tenant, list(expected)].items()} == expected
 
 
+# These two read the latest materialization: before the reruns below make a one-tenant one.
+def test_distribution_charts_are_in_the_metadata(scored, instance) -> None:
+    for asset in ("engagement_distribution", "churn_risk_overview"):
+        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+        picture = event.asset_materialization.metadata["distribution"]
+        assert isinstance(picture, dg.MarkdownMetadataValue)
+        # one chart per tenant of the run (acme, globex), no cap note with two
+        assert picture.value.count("](data:image/png;base64,iVBORw0KGgo") == 2, asset
+        assert "largest" not in picture.value
+
+
+def test_expected_input_rules_pass_the_check_with_their_counts(scored, instance) -> None:
+    # dataset.SOURCES has customers without a lifetime value: information, not a warning.
+    key = dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")
+    execution = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    evaluation = execution.event.dagster_event.event_specific_data
+    assert evaluation.passed is True
+    assert evaluation.metadata["customer_profiles scored as 0: null_lifetime_value"].value > 0
+    assert evaluation.description.startswith("expected: ")
+
+
 def test_rerun_replaces_rows_without_duplicates(scored, instance, engine, settings, tmp_path) -> None:
     tables = ["customer_scores", "churn_alerts", "engagement_distribution", "churn_risk_overview"]
     volatile = {"scored_at", "run_id", "raised_at"}
@@ -156,23 +177,3 @@ def test_unknown_tenant_is_a_clear_error(scored, instance, engine, settings, tmp
     registered = operations.sync_tenants(instance, engine, settings)
     with pytest.raises(operations.UsageError, match=r"Unknown tenant.*initech"):
         operations.score_day(instance, dataset.DAY, registered, ["initech"], tmp_path / "x.log")
-
-
-def test_distribution_charts_are_in_the_metadata(scored, instance) -> None:
-    for asset in ("engagement_distribution", "churn_risk_overview"):
-        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
-        picture = event.asset_materialization.metadata["distribution"]
-        assert isinstance(picture, dg.MarkdownMetadataValue)
-        # one chart per tenant of the run (acme, globex), no cap note with two
-        assert picture.value.count("](data:image/png;base64,iVBORw0KGgo") == 2, asset
-        assert "largest" not in picture.value
-
-
-def test_expected_input_rules_pass_the_check_with_their_counts(scored, instance) -> None:
-    # dataset.SOURCES has customers without a lifetime value: information, not a warning.
-    key = dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")
-    execution = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
-    evaluation = execution.event.dagster_event.event_specific_data
-    assert evaluation.passed is True
-    assert evaluation.metadata["customer_profiles scored as 0: null_lifetime_value"].value > 0
-    assert evaluation.description.startswith("expected: ")
