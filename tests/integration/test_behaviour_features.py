@@ -9,13 +9,21 @@ read, the figures worked out in the comments would be off.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import text
 
 from crm_scoring import operations
+from crm_scoring.scope import days_with_observed_horizon
+from crm_scoring.warehouse.labels import churn_labels
+from crm_scoring.warehouse.model_inputs import (
+    feature_columns,
+    top_activity_types,
+    training_frame,
+    training_labels,
+)
 from tests.integration.dataset import AS_OF, DAY, activity, ago, interaction, note, profile
 
 pytestmark = pytest.mark.integration
@@ -273,11 +281,23 @@ def test_type_counts_cover_each_tenants_own_types(scored, engine, settings) -> N
     assert _type_counts(engine, settings) == ALL_TYPE_COUNTS
 
 
+# The labels of DAY (horizon 60 days): churned if, in [AS_OF, AS_OF + 60 days), the customer had
+# no activity or its profile took a status other than ACTIVE / MERGED. b1 and b3 were active at
+# AS_OF (the window's first instant), g2 a day later: stayed. b2 was active but went INACTIVE 20
+# days into the window. b4 and b5 did something only at the window's end and after it, g1 not
+# at all: churned, whatever they did before (b5 ten activities, b4 none).
+LABEL_WINDOW_END = ago(-60)
+EXPECTED_LABELS = {
+    ("acme", "b1"): False, ("acme", "b2"): True, ("acme", "b3"): False, ("acme", "b4"): True,
+    ("acme", "b5"): True, ("globex", "g1"): True, ("globex", "g2"): False,
+}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def rescored(scored, engine, settings, tmp_path_factory):
-    """DAY scored again with the top 3 activity types, after b2 went INACTIVE 20 days after
-    AS_OF (the rerun's profile history capture records it): the behaviour features of the first
-    run, before anything changed."""
+    """DAY scored again with the top 3 activity types, after b2 went INACTIVE 20 days into the
+    label window (the rerun's profile history capture records it): the behaviour features of
+    the first run, before anything changed."""
     first = _read(engine, settings, "customer_behaviour_features")
     with engine.begin() as connection:
         connection.execute(
@@ -304,3 +324,89 @@ def test_a_rerun_reproduces_the_features_and_a_smaller_n_keeps_each_tenants_top_
     assert _type_counts(engine, settings) == {
         key: counts for key, counts in ALL_TYPE_COUNTS.items() if key[2] in TOP_3_TYPES[key[0]]
     }
+
+
+def _labels(engine, settings, days: list[date], observed_until: datetime) -> dict[tuple[str, str], bool]:
+    labels = churn_labels(
+        engine,
+        features_table=f"{settings.analytics_schema}.customer_features",
+        history_table=f"{settings.analytics_schema}.profile_history",
+        activities_table=f"{settings.source_schema}.activities",
+        tenant_ids=["acme", "globex"],
+        days=days,
+        tz=settings.tz,
+        observed_until=observed_until,
+        horizon_days=60,
+    )
+    assert list(labels.columns) == ["as_of_date", "tenant_id", "customer_id", "churned"]
+    assert set(labels["as_of_date"]) <= {DAY}
+    return {(row.tenant_id, row.customer_id): row.churned for row in labels.itertuples()}
+
+
+def test_labels_read_only_the_window_after_as_of(rescored, engine, settings) -> None:
+    assert _labels(engine, settings, [DAY], LABEL_WINDOW_END) == EXPECTED_LABELS
+    # The same through the deployment's settings (CRM_SCORING_CHURN_HORIZON_DAYS: 60 by default).
+    by_settings = training_labels(engine, settings, ["acme", "globex"], [DAY], LABEL_WINDOW_END)
+    assert {
+        (row.tenant_id, row.customer_id): row.churned for row in by_settings.itertuples()
+    } == EXPECTED_LABELS
+
+    # Activity just before AS_OF changes no label: b4 and g1 stay churners.
+    before = [
+        activity("b4", "LOGIN", ago(0, microseconds=-1), id="late-b4"),
+        activity("g1", "LOGIN", ago(0.5), tenant="globex", id="late-g1"),
+    ]
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"insert into {settings.source_schema}.activities "
+                "(id, tenant_id, customer_id, type, occurred_at, metadata) "
+                "values (:id, :tenant_id, :customer_id, :type, :occurred_at, :metadata)"
+            ),
+            before,
+        )
+    try:
+        assert _labels(engine, settings, [DAY], LABEL_WINDOW_END) == EXPECTED_LABELS
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                text(f"delete from {settings.source_schema}.activities where id in ('late-b4', 'late-g1')")
+            )
+
+
+def test_days_whose_horizon_has_not_passed_are_not_labelled(rescored, engine, settings) -> None:
+    # One microsecond short of the window's end: DAY's churn is not known yet.
+    almost = LABEL_WINDOW_END - timedelta(microseconds=1)
+    assert _labels(engine, settings, [DAY], almost) == {}
+    assert days_with_observed_horizon([DAY], 60, almost, settings.tz) == []
+    # DAY + 1 is never labelled at the end of DAY's window; DAY is (its end is included).
+    later_days = [DAY, DAY + timedelta(days=1)]
+    assert days_with_observed_horizon(later_days, 60, LABEL_WINDOW_END, settings.tz) == [DAY]
+    assert _labels(engine, settings, later_days, LABEL_WINDOW_END) == EXPECTED_LABELS
+
+
+def test_training_frame_pivots_the_type_counts(rescored, engine, settings) -> None:
+    # Over both tenants, top 3 each: LOGIN 8 + 2, PAGE_VIEW 9, then PAYMENT_RECEIVED and
+    # SUPPORT_TICKET at 3 (in that order), EXPORT 1.
+    types = top_activity_types(engine, settings, ["acme", "globex"], [DAY], limit=4)
+    assert types == ["LOGIN", "PAGE_VIEW", "PAYMENT_RECEIVED", "SUPPORT_TICKET"]
+    frame = training_frame(engine, settings, ["acme", "globex"], [DAY], [*types, "WEBINAR"])
+    assert frame["customer_id"].tolist() == ["b1", "b2", "b3", "b4", "b5", "g1", "g2"]
+    assert list(frame.columns[:4]) == KEYS
+    type_columns = [f"type__{kind}__count_{n}d" for kind in [*types, "WEBINAR"] for n in (7, 30, 90)]
+    features = feature_columns(frame)
+    assert set(features[: -len(type_columns)]) == set(EXPECTED["b1"]) and features[-len(type_columns) :] == (
+        type_columns
+    )
+    rows = frame.set_index("customer_id")
+    for customer, expected in EXPECTED.items():
+        _assert_features(rows.loc[customer], expected, customer)
+
+    def counts(customer: str, kind: str) -> list[int]:
+        return [int(rows.loc[customer, f"type__{kind}__count_{n}d"]) for n in (7, 30, 90)]
+
+    assert counts("b1", "LOGIN") == [4, 7, 7] and counts("b1", "PAGE_VIEW") == [0, 0, 3]
+    assert counts("b1", "PAYMENT_RECEIVED") == [0, 0, 0]  # none before AS_OF
+    assert counts("b2", "PAYMENT_RECEIVED") == [1, 1, 3] and counts("g1", "SUPPORT_TICKET") == [2, 2, 3]
+    # g2's webinar is not among globex's top 3 of the day: the table has no row, so 0.
+    assert counts("g2", "WEBINAR") == [0, 0, 0] and counts("g2", "LOGIN") == [1, 1, 1]
