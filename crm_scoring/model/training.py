@@ -226,14 +226,12 @@ def train_churn_models(frame: pd.DataFrame, config: ModelConfig | None = None) -
     decisions = decide_scopes(frame, config)
     scopes = []
     for decision in decisions:
+        served, reasons = (decision.tenant_id,), {decision.tenant_id: decision.reason}
         if decision.kind == PER_TENANT:
             rows = frame[frame["tenant_id"] == decision.tenant_id]
-            reasons = {decision.tenant_id: decision.reason}
-            scopes.append(_fit_or_none(rows, features, (decision.tenant_id,), PER_TENANT, reasons, config))
+            scopes.append(_fit_or_none(rows, features, served, PER_TENANT, reasons, config))
         elif decision.kind == NO_MODEL:
-            scopes.append(
-                TrainedScope(NO_MODEL, (decision.tenant_id,), {decision.tenant_id: decision.reason})
-            )
+            scopes.append(_no_model(served, reasons, config))
     pooled = [decision for decision in decisions if decision.kind == POOLED]
     if pooled:
         reasons = {decision.tenant_id: decision.reason for decision in pooled}
@@ -263,7 +261,11 @@ def _fit_or_none(
         return _fit(rows, features, served, kind, reasons, config)
     except Exception as error:  # one scope's data must not fail the other tenants
         reason = f"no model: training failed ({type(error).__name__}: {error})"
-        return TrainedScope(NO_MODEL, served, dict.fromkeys(served, reason))
+        return _no_model(served, dict.fromkeys(served, reason), config)
+
+
+def _no_model(served: tuple[str, ...], reasons: Mapping[str, str], config: ModelConfig) -> TrainedScope:
+    return TrainedScope(NO_MODEL, served, reasons, parameters={"config": config.as_dict()})
 
 
 def _fit(
