@@ -49,3 +49,22 @@ def time_split(days: Iterable[date], *, horizon_days: int, validation_day_count:
             f"{validation[0].isoformat()}"
         )
     return TimeSplit(training_days=training, validation_days=validation, horizon_days=horizon_days)
+
+
+def labelled_month_ends(observed_until: date, *, horizon_days: int, count: int) -> list[date]:
+    """The newest ``count`` month-ends whose whole horizon has passed by the end of
+    ``observed_until``, oldest first.
+
+    Day D is scored as of the end of D, so its label window closes at the end of D + H; it is
+    labelled when D + H <= observed_until.
+    """
+    newest = observed_until - timedelta(days=horizon_days)
+    days: list[date] = []
+    month_start = newest.replace(day=1) + timedelta(days=32)
+    while len(days) < count:
+        month_start = month_start.replace(day=1)
+        month_end = month_start - timedelta(days=1)
+        if month_end <= newest:
+            days.append(month_end)
+        month_start = month_end
+    return days[::-1]

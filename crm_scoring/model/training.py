@@ -164,10 +164,23 @@ def with_tenant_features(frame: pd.DataFrame, churn_rates: Mapping[str, float]) 
     return frame.assign(**{TENANT_CUSTOMERS: customers.astype("float64"), TENANT_CHURN_RATE: rates})
 
 
-def decide_scopes(frame: pd.DataFrame, config: ModelConfig) -> list[ScopeDecision]:
-    """Per tenant (sorted): per_tenant, pooled or none, with the reason."""
+def decide_scopes(
+    frame: pd.DataFrame, config: ModelConfig, tenant_ids: Sequence[str] = ()
+) -> list[ScopeDecision]:
+    """Per tenant of the frame or of ``tenant_ids`` (sorted): per_tenant, pooled or none, with
+    the reason."""
     days = labelled_days(frame)
-    provisional = []
+    unlabelled = sorted(set(tenant_ids) - set(frame["tenant_id"]))
+    provisional = [
+        ScopeDecision(
+            tenant_id,
+            NO_MODEL,
+            f"no model: no labelled customer-day (no scored day whose {config.horizon_days}-day "
+            "horizon has passed)",
+            0,
+        )
+        for tenant_id in unlabelled
+    ]
     for tenant_id, rows in frame.groupby("tenant_id", sort=True):
         try:
             split = _split(days[rows.index], config)
@@ -196,6 +209,7 @@ def decide_scopes(frame: pd.DataFrame, config: ModelConfig) -> list[ScopeDecisio
                 f"({config.min_tenant_churners} for a model of its own)"
             )
         provisional.append(ScopeDecision(tenant_id, kind, reason, churners))
+    provisional.sort(key=lambda decision: decision.tenant_id)
     if any(decision.kind == POOLED for decision in provisional):
         pooled_churners = _pool_churners(frame, days, config)
         if pooled_churners < config.min_tenant_churners:
@@ -215,15 +229,18 @@ def decide_scopes(frame: pd.DataFrame, config: ModelConfig) -> list[ScopeDecisio
     return provisional
 
 
-def train_churn_models(frame: pd.DataFrame, config: ModelConfig | None = None) -> list[TrainedScope]:
-    """Every tenant's outcome: one TrainedScope per per-tenant model, one for the pooled model
-    (serving its tenants), one per tenant without a model. A scope that fails to train becomes
-    "none" with the error as its reason; the other tenants are not affected."""
+def train_churn_models(
+    frame: pd.DataFrame, config: ModelConfig | None = None, tenant_ids: Sequence[str] = ()
+) -> list[TrainedScope]:
+    """Every tenant's outcome (those of the frame and ``tenant_ids``): one TrainedScope per
+    per-tenant model, one for the pooled model (serving its tenants), one per tenant without a
+    model. A scope that fails to train becomes "none" with the error as its reason; the other
+    tenants are not affected."""
     config = config or ModelConfig()
     _check_columns(frame)
     frame = frame.reset_index(drop=True)
     features = feature_columns(frame)
-    decisions = decide_scopes(frame, config)
+    decisions = decide_scopes(frame, config, tenant_ids)
     scopes = []
     for decision in decisions:
         served, reasons = (decision.tenant_id,), {decision.tenant_id: decision.reason}

@@ -14,7 +14,7 @@ import pytest
 from crm_scoring.model.drivers import phrase, top_drivers
 from crm_scoring.model.estimators import LogisticBaseline
 from crm_scoring.model.metrics import evaluate, expected_calibration_error
-from crm_scoring.model.split import NotEnoughHistory, time_split
+from crm_scoring.model.split import NotEnoughHistory, labelled_month_ends, time_split
 from crm_scoring.model.training import (
     NO_MODEL,
     PER_TENANT,
@@ -296,3 +296,37 @@ def test_top_drivers_take_the_largest_positive_contributions_only() -> None:
         "more complaints in the last 90 days than typical (1 vs 0)",
     ]
     assert drivers[1] == ["more failed payments in the last 90 days than typical (9 vs 1)"]
+
+
+# --- labelled days and the asset's tables ---
+
+
+def test_labelled_month_ends_are_those_whose_horizon_has_passed() -> None:
+    # observed until 2026-05-30, H 60: newest labelled day 2026-03-31 (its window ends with May 30)
+    assert labelled_month_ends(date(2026, 5, 30), horizon_days=60, count=3) == [
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+    ]
+    # one day earlier, March 31's horizon is still open
+    assert labelled_month_ends(date(2026, 5, 29), horizon_days=60, count=2) == [
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+    ]
+
+
+def test_asset_tables_name_each_tenants_model_and_figures(trained) -> None:
+    from crm_scoring.defs.churn_model import figures_markdown, scopes_markdown
+
+    none = train_churn_models(synthetic({"a|b": 10}, days=MONTH_STARTS[-2:]), CONFIG)
+    tenants = scopes_markdown([trained, *none])
+    # sorted by tenant id ("|" sorts after letters); a "|" in an id must not split the cell
+    assert tenants.splitlines()[2].startswith("| acme | per_tenant | a model of its own: ")
+    assert tenants.splitlines()[3].startswith("| a\\|b | none | no model: 2 labelled day(s)")
+    figures = figures_markdown([trained, *none]).splitlines()
+    assert len(figures) == 2 + 2  # model and baseline (the frame has no rule score)
+    auc = trained.metrics["acme"]["model"]["auc"]
+    assert figures[2].startswith(
+        f"| acme | 9000 rows, {trained.metrics['acme']['churners']} churners | model "
+        f"| {auc.value:.3f} [{auc.low:.3f}, {auc.high:.3f}] |"
+    )
