@@ -18,7 +18,12 @@ from crm_scoring.defs.bi_marts import (
     publish_changed_views,
     publish_views,
 )
-from crm_scoring.defs.churn_model import churn_model, churn_model_job, weekly_churn_model
+from crm_scoring.defs.churn_model import (
+    CHURN_MODEL_JOB_NAME,
+    churn_model,
+    churn_model_job,
+    weekly_churn_model,
+)
 from crm_scoring.defs.dbt import crm_source_specs
 from crm_scoring.defs.jobs import SCORING_ASSETS, SCORING_JOB_NAME, scoring_job
 from crm_scoring.defs.resources import build_resources
@@ -41,3 +46,7 @@ def resolved_scoring_job() -> dg.JobDefinition:
 
 def resolved_publish_job() -> dg.JobDefinition:
     return defs.resolve_job_def(PUBLISH_JOB_NAME)
+
+
+def resolved_churn_model_job() -> dg.JobDefinition:
+    return defs.resolve_job_def(CHURN_MODEL_JOB_NAME)

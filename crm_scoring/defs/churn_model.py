@@ -65,6 +65,10 @@ def churn_model(
         observed_until, horizon_days=model_config.horizon_days, count=churn_model_months()
     )
     tenant_ids = warehouse.tenant_ids()
+    # dbt creates these on the first scoring run; before it, there is nothing labelled yet.
+    scored_once = all(
+        warehouse.relation_exists(warehouse.table(name)) for name in ("customer_features", "profile_history")
+    )
     frame = rule_feature_training_frame(
         warehouse.engine,
         features_table=warehouse.table("customer_features"),
@@ -72,7 +76,7 @@ def churn_model(
         history_table=warehouse.table("profile_history"),
         activities_table=warehouse.source_table("activities"),
         tenant_ids=tenant_ids,
-        days=days,
+        days=days if scored_once else [],
         horizon_days=model_config.horizon_days,
         tz=settings.tz,
     )
