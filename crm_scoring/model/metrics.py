@@ -58,6 +58,7 @@ class _Population:
         self.ece_bins = ece_bins
         if probabilities is not None:
             self.bin = np.minimum((probabilities * ece_bins).astype(np.int64), ece_bins - 1)
+            self.squared_errors = (probabilities - self.churned) ** 2
 
     def figures(self, weights: np.ndarray) -> dict[str, float | None]:
         positives = np.bincount(self.group, weights * self.churned, self.groups)
@@ -86,8 +87,7 @@ class _Population:
                 / total_positive
             )
         if self.probabilities is not None and total > 0:
-            errors = (self.probabilities - self.churned) ** 2
-            figures["brier"] = float((weights * errors).sum() / total)
+            figures["brier"] = float(weights @ self.squared_errors / total)
             observed = np.bincount(self.bin, weights * self.churned, self.ece_bins)
             predicted = np.bincount(self.bin, weights * self.probabilities, self.ece_bins)
             figures["ece"] = float(np.abs(observed - predicted).sum() / total)
