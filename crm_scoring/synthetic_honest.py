@@ -121,8 +121,8 @@ class Behaviour:
     # weekly churn hazard = tenure factor * (background + caused * exp(-effect * satisfaction)),
     # caused scaled per tenant; background has no cause at all
     caused_hazard: float = 0.007
-    hazard_satisfaction_effect: float = 1.0
-    background_hazard: float = 0.002
+    hazard_satisfaction_effect: float = 1.4
+    background_hazard: float = 0.0015
     tenant_hazard_spread: float = 0.3  # lognormal sd of a tenant's factor on the caused hazard
     # first `new_days` of tenure: factor `new_factor`; linear down to 1 at `settled_days`
     new_days: float = 30.0
@@ -141,16 +141,20 @@ class Behaviour:
     # monthly billing: a payment fails with logistic(logit(base) - effect * satisfaction) and is
     # retried successfully 2-5 days later this often
     payment_failure_base: float = 0.04
-    payment_failure_satisfaction_effect: float = 0.8
+    payment_failure_satisfaction_effect: float = 1.2
     payment_retry_success: float = 0.6
-    # email: a send is opened with logistic(own propensity + effect * satisfaction)
+    # email: a weekly newsletter to opted-in customers (sends per week, Poisson), opened with
+    # logistic(own propensity + effect * satisfaction)
+    sends_per_week: float = 1.0
     open_rate_median: float = 0.35
     open_propensity_spread: float = 1.0
-    open_satisfaction_effect: float = 0.6
+    open_satisfaction_effect: float = 1.0
     click_given_open: float = 0.3
-    # notes (tenants that keep them): complaints at size rate * share * exp(-effect * satisfaction)
+    # notes (tenants that keep them) per customer and year; complaints are a share of them,
+    # times exp(-effect * satisfaction)
+    notes_per_year: float = 2.0
     complaint_share: float = 0.4
-    complaint_satisfaction_effect: float = 1.0
+    complaint_satisfaction_effect: float = 1.3
     # tier changes: a downgrade with logistic(logit(base) - effect * satisfaction): weak
     downgrade_base: float = 0.4
     downgrade_satisfaction_effect: float = 0.3
@@ -402,14 +406,15 @@ def _campaign_week(rng, b: Behaviour, size: Size, lo, week_end, email_opt_in, op
     and clicks only from customers who have not left."""
     n = len(lo)
     span = np.clip(np.minimum(week_end, end_s) - lo, 0, None)
-    sends = rng.poisson(size.campaign_sends_per_customer / 365 * span / DAY_S * email_opt_in)
+    sends = rng.poisson(b.sends_per_week * span / WEEK_S * email_opt_in)
     owner = np.repeat(np.arange(n, dtype=np.int32), sends)
     at = lo[owner] + rng.random(len(owner)) * span[owner]
     opened_at = at + rng.uniform(60, DAY_S, len(owner))
     opened = (rng.random(len(owner)) < _logistic(open_propensity[owner] + b.open_satisfaction_effect
                                                   * satisfaction[owner]))
     opened &= (opened_at < churn_s[owner]) & (opened_at < end_s)
-    clicked = opened & (rng.random(len(owner)) < b.click_given_open) & (opened_at + 3_600 < end_s)
+    clicked = opened & (rng.random(len(owner)) < b.click_given_open)
+    clicked &= (opened_at + 3_600 < churn_s[owner]) & (opened_at + 3_600 < end_s)
     return (
         np.concatenate([owner, owner[opened], owner[clicked]]),
         np.concatenate([at, opened_at[opened], opened_at[clicked] + 3_600]),
@@ -418,7 +423,7 @@ def _campaign_week(rng, b: Behaviour, size: Size, lo, week_end, email_opt_in, op
 
 
 def _notes_week(rng, b: Behaviour, size: Size, keeps_notes, alive_share, lo, hi, satisfaction) -> tuple:
-    weekly = size.notes_per_customer / 52 * alive_share * keeps_notes
+    weekly = b.notes_per_year / 52 * alive_share * keeps_notes
     complaints = rng.poisson(
         weekly * b.complaint_share * np.exp(-b.complaint_satisfaction_effect * satisfaction)
     )
