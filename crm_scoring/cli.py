@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from crm_scoring.settings import (
     load_settings,
 )
 from crm_scoring.synthetic import SIZES as SIZE_NAMES
+from crm_scoring.synthetic import GeneratedCounts
 from crm_scoring.warehouse.urls import describe
 
 # What `--data` chooses: the generator shaped like the churn rules, or the honest simulator.
@@ -434,7 +436,7 @@ def _add_data_choice(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _generator(mode: str):
+def _generator(mode: str) -> Callable[..., GeneratedCounts]:
     """The generate function of a --data mode (same signature for both)."""
     if mode == "honest":
         from crm_scoring import synthetic_honest
