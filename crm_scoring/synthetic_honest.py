@@ -254,6 +254,10 @@ def tenure_factor(tenure_days: np.ndarray, behaviour: Behaviour) -> np.ndarray:
 
 
 def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behaviour()) -> HonestCrm:
+    """The CRM of ``size``'s tenants and customers over ``size.history_days`` up to ``end_s``.
+
+    Of the size only tenants, customers, history and the activity rate are used: the honest
+    CRM sends a weekly newsletter and keeps ``notes_per_year`` whatever the size."""
     b = behaviour
     rng = np.random.default_rng(seed)
     n = size.customers
@@ -339,9 +343,9 @@ def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behavio
         activities.append((owner, at, codes, downgrade & (codes == _TYPE_CODE["TIER_CHANGED"])))
 
         interactions.append(_campaign_week(
-            rng, b, size, lo, week_end, email_opt_in, open_propensity, satisfaction, churn_s, end_s
+            rng, b, lo, week_end, email_opt_in, open_propensity, satisfaction, churn_s, end_s
         ))
-        notes.append(_notes_week(rng, b, size, keeps_notes, alive_share, lo, hi, satisfaction))
+        notes.append(_notes_week(rng, b, keeps_notes, alive_share, lo, hi, satisfaction))
 
     noticed_s = np.where(
         np.isfinite(churn_s) & (rng.random(n) < b.noticed_share),
@@ -400,7 +404,7 @@ def _bill(rng, b: Behaviour, week_end, bills, satisfaction, churn_s, next_paymen
     activities.append((owners[inside], times[inside], codes[inside], np.zeros(inside.sum(), bool)))
 
 
-def _campaign_week(rng, b: Behaviour, size: Size, lo, week_end, email_opt_in, open_propensity,
+def _campaign_week(rng, b: Behaviour, lo, week_end, email_opt_in, open_propensity,
                    satisfaction, churn_s, end_s) -> tuple:
     """Sends to opted-in customers (until the CRM sets them INACTIVE: filtered later); opens
     and clicks only from customers who have not left."""
@@ -422,7 +426,7 @@ def _campaign_week(rng, b: Behaviour, size: Size, lo, week_end, email_opt_in, op
     )
 
 
-def _notes_week(rng, b: Behaviour, size: Size, keeps_notes, alive_share, lo, hi, satisfaction) -> tuple:
+def _notes_week(rng, b: Behaviour, keeps_notes, alive_share, lo, hi, satisfaction) -> tuple:
     weekly = b.notes_per_year / 52 * alive_share * keeps_notes
     complaints = rng.poisson(
         weekly * b.complaint_share * np.exp(-b.complaint_satisfaction_effect * satisfaction)
