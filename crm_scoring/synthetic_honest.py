@@ -272,7 +272,7 @@ def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behavio
     tenant_activity = rng.lognormal(0, b.tenant_activity_spread, size.tenants)[tenant_index]
     bills = np.array([kind.bills_monthly for kind in kinds])[tenant_index]
     keeps_notes = np.array([kind.keeps_notes for kind in kinds])[tenant_index]
-    mix = _mix_table(kinds, b)  # tenants x types: weights, and satisfaction effects
+    mix = _mix_table(kinds)  # tenants x types: each tenant's base weights
     effects = np.array([b.mix_satisfaction_effect.get(name, 0.0) for name in ACTIVITY_TYPES])
 
     joined_s = rng.uniform(sim_start_s, end_s - 5 * DAY_S, n)
@@ -537,7 +537,7 @@ def _note_frames(crm: HonestCrm) -> Iterator[pd.DataFrame]:
     )
 
 
-def _mix_table(kinds: list[TenantKind], b: Behaviour) -> np.ndarray:
+def _mix_table(kinds: list[TenantKind]) -> np.ndarray:
     table = np.zeros((len(kinds), len(ACTIVITY_TYPES)))
     for row, kind in enumerate(kinds):
         for name, weight in kind.activity_weights.items():
