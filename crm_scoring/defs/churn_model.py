@@ -11,6 +11,7 @@ from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.model.metrics import FIGURES
 from crm_scoring.model.split import labelled_month_ends
 from crm_scoring.model.training import NO_MODEL, TrainedScope, train_churn_models
+from crm_scoring.scope import as_of_instant
 from crm_scoring.settings import (
     CHURN_MODEL_MIN_CHURNERS_ENV,
     CHURN_MODEL_MONTHS_ENV,
@@ -18,11 +19,17 @@ from crm_scoring.settings import (
     load_churn_model_config,
     load_settings,
 )
-from crm_scoring.warehouse.churn_training import rule_feature_training_frame
+from crm_scoring.warehouse.model_inputs import labelled_training_frame
 from crm_scoring.warehouse.model_registry import save_training_run
 
 CHURN_MODEL_JOB_NAME = "churn_model_job"
-_SCORERS = (("model", "model"), ("baseline", "logistic baseline"), ("rule", "rule score"))
+_SCORERS = (
+    ("model", "model"),
+    ("baseline", "logistic baseline"),
+    ("rule", "rule score"),
+    ("naive_days_since_last_activity", "days since last activity (naive)"),
+    ("naive_fewer_activities_30d", "fewer activities in 30 days (naive)"),
+)
 _FIGURE_LABELS = {
     "auc": "AUC",
     "pr_auc": "PR-AUC",
@@ -67,18 +74,22 @@ def churn_model(
     tenant_ids = warehouse.tenant_ids()
     # dbt creates these on the first scoring run; before it, there is nothing labelled yet.
     scored_once = all(
-        warehouse.relation_exists(warehouse.table(name)) for name in ("customer_features", "profile_history")
+        warehouse.relation_exists(warehouse.table(name))
+        for name in (
+            "customer_features",
+            "customer_behaviour_features",
+            "customer_activity_type_counts",
+            "customer_scores",
+            "profile_history",
+        )
     )
-    frame = rule_feature_training_frame(
+    frame = labelled_training_frame(
         warehouse.engine,
-        features_table=warehouse.table("customer_features"),
-        scores_table=warehouse.table("customer_scores"),
-        history_table=warehouse.table("profile_history"),
-        activities_table=warehouse.source_table("activities"),
-        tenant_ids=tenant_ids,
-        days=days if scored_once else [],
-        horizon_days=model_config.horizon_days,
-        tz=settings.tz,
+        settings,
+        tenant_ids,
+        days if scored_once else [],
+        # the end of observed_until: a month-end D is labelled when D + H <= observed_until
+        observed_until=as_of_instant(observed_until, settings.tz),
     )
     context.log.info(
         f"{len(frame)} labelled customer-days over {len(days)} month-ends, {len(tenant_ids)} tenants"

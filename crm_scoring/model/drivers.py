@@ -16,29 +16,50 @@ import numpy as np
 
 TOP_DRIVERS = 3
 
-# What a feature measures, as a noun phrase; names not listed are read from their pattern.
+# What a feature measures, as a noun phrase: every column of customer_behaviour_features (a
+# unit test holds this to the dbt docs) and the pooled model's tenant features. The per-type
+# counts type__<TYPE>__count_<N>d and other *_<N>d names are read from their pattern.
 SUBJECTS: Mapping[str, str] = {
+    "activity_count_7d": "activities in the last 7 days",
     "activity_count_30d": "activities in the last 30 days",
     "activity_count_90d": "activities in the last 90 days",
     "active_days_30d": "active days in the last 30 days",
+    "active_days_90d": "active days in the last 90 days",
+    "activity_decline_ratio": "change of activity in the last 30 days against the 60 before",
     "days_since_last_activity": "days since the last activity",
-    "days_since_last_payment": "days since the last payment",
-    "days_since_last_email_open": "days since the last email opened",
     "tenure_days": "days as a customer",
+    "days_since_last_payment": "days since the last payment",
+    "payments_received_180d": "payments in the last 180 days",
+    "payment_mean_gap_days": "days between payments",
+    "payment_overdue_ratio": "wait for the next payment against the usual gap between payments",
+    "payment_failed_30d": "failed payments in the last 30 days",
+    "payment_failed_90d": "failed payments in the last 90 days",
+    "payment_failed_365d": "failed payments in the last 365 days",
+    "payment_received_90d": "payments in the last 90 days",
+    "tier_downgrades_180d": "tier downgrades in the last 180 days",
+    "tier_upgrades_180d": "tier upgrades in the last 180 days",
     "campaign_sent_30d": "campaign messages received in the last 30 days",
     "campaign_opened_30d": "campaign messages opened in the last 30 days",
     "campaign_clicked_30d": "campaign links clicked in the last 30 days",
-    "payment_failed_90d": "failed payments in the last 90 days",
-    "payment_received_90d": "payments in the last 90 days",
+    "campaign_sent_prior_60d": "campaign messages received in the 60 days before the last 30",
+    "campaign_opened_prior_60d": "campaign messages opened in the 60 days before the last 30",
+    "campaign_clicked_prior_60d": "campaign links clicked in the 60 days before the last 30",
+    "complaints_30d": "complaints in the last 30 days",
     "complaints_90d": "complaints in the last 90 days",
+    "notes_90d": "customer notes in the last 90 days",
+    "days_since_last_email_open": "days since the last email opened",
     "tenant__customers": "customers of the tenant",
     "tenant__training_churn_rate": "past churn rate of the tenant",
 }
 # Features whose direction reads better as a sentence of its own: (when lower, when higher).
 SENTENCES: Mapping[str, tuple[str, str]] = {
-    "activity_ratio_30d_vs_prior_60d": (
-        "fewer activities in the last 30 days than before",
-        "more activities in the last 30 days than before",
+    "activity_decline_ratio": (
+        "more activities in the last 30 days than in the 60 before",
+        "fewer activities in the last 30 days than in the 60 before",
+    ),
+    "payment_overdue_ratio": (
+        "the next payment less overdue than usual for the customer",
+        "the next payment more overdue than usual for the customer",
     ),
 }
 _TYPE_COUNT = re.compile(r"^type__(?P<type>.+)__count_(?P<days>\d+)d$")

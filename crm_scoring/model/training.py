@@ -56,6 +56,15 @@ NEVER_FEATURES = frozenset(
         "last_email_open_at",
     }
 )
+# The best single naive predictors the model must beat (issue 11), judged beside it on the
+# same rows: name -> (feature, +1 when a higher value means more risk, -1 when a lower one).
+NAIVE_SCORERS: Mapping[str, tuple[str, int]] = {
+    "naive_days_since_last_activity": ("days_since_last_activity", 1),
+    "naive_fewer_activities_30d": ("activity_count_30d", -1),
+}
+# A customer never active has no days since the last activity: the longest silence of all.
+_NEVER_ACTIVE_DAYS = 36_500.0
+TYPE_COUNT_PREFIX = "type__"
 TENANT_CUSTOMERS = "tenant__customers"
 TENANT_CHURN_RATE = "tenant__training_churn_rate"
 
@@ -135,7 +144,8 @@ class ChurnModel:
 @dataclass(frozen=True)
 class TrainedScope:
     """One model (or the absence of one) and the tenants it serves, with its validation figures
-    per served tenant: {tenant: {"rows", "churners", "model", "baseline", "rule": {figure: Estimate}}}."""
+    per served tenant: {tenant: {"rows", "churners", "model", "baseline", "rule" (when the frame
+    has the rule score), each of NAIVE_SCORERS whose feature the frame has: {figure: Estimate}}}."""
 
     kind: str
     tenant_ids: tuple[str, ...]
@@ -152,6 +162,29 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Every column but the keys, the label and NEVER_FEATURES, in frame order."""
     excluded = {*KEY_COLUMNS, LABEL, *NEVER_FEATURES}
     return [column for column in frame.columns if column not in excluded]
+
+
+def own_type_columns(rows: pd.DataFrame, features: Sequence[str]) -> list[str]:
+    """``features`` without the per-type activity counts (type__<TYPE>__...) that are 0 on every
+    row: another tenant's activity types, which a tenant's own model has nothing to learn from
+    (the frame has a column for every type of any tenant, so that a pooled model sees them all)."""
+    return [
+        column
+        for column in features
+        if not column.startswith(TYPE_COUNT_PREFIX) or bool(rows[column].fillna(0).ne(0).any())
+    ]
+
+
+def naive_scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each NAIVE_SCORERS predictor whose feature the frame has, as a score (higher: more risk)."""
+    scores = {}
+    for name, (column, sign) in NAIVE_SCORERS.items():
+        if column in frame:
+            values = frame[column].to_numpy(dtype=np.float64)
+            if column == "days_since_last_activity":
+                values = np.where(np.isnan(values), _NEVER_ACTIVE_DAYS, values)
+            scores[name] = sign * values
+    return scores
 
 
 def with_tenant_features(frame: pd.DataFrame, churn_rates: Mapping[str, float]) -> pd.DataFrame:
@@ -246,7 +279,8 @@ def train_churn_models(
         served, reasons = (decision.tenant_id,), {decision.tenant_id: decision.reason}
         if decision.kind == PER_TENANT:
             rows = frame[frame["tenant_id"] == decision.tenant_id]
-            scopes.append(_fit_or_none(rows, features, served, PER_TENANT, reasons, config))
+            own = own_type_columns(rows, features)
+            scopes.append(_fit_or_none(rows, own, served, PER_TENANT, reasons, config))
         elif decision.kind == NO_MODEL:
             scopes.append(_no_model(served, reasons, config))
     pooled = [decision for decision in decisions if decision.kind == POOLED]
@@ -316,6 +350,7 @@ def _fit(
     raw = {"model": booster.predict(valid_x), "baseline": baseline.predict(valid_x)}
     if RULE_SCORE in validation:
         raw["rule"] = validation[RULE_SCORE].to_numpy(dtype=np.float64)
+    raw.update(naive_scores(validation))
     calibrated = {
         name: cross_fitted_calibration(
             scores, valid_y, customers, folds=config.calibration_folds, seed=config.seed

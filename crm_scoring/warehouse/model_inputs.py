@@ -1,6 +1,7 @@
 """What the learned churn model reads: behaviour features with per-type activity counts as
-columns (training_frame), the activity types to make columns of (top_activity_types) and the
-labels (training_labels).
+columns (training_frame), the activity types to make columns of (top_activity_types), the
+labels (training_labels), and all of it joined into the model's training rows with the rule
+score to compare with (labelled_training_frame).
 
 Partitions are read with COPY through read_partition_rows (tenant ids bound); table names are
 schema-qualified from validated settings.
@@ -121,6 +122,60 @@ def training_labels(
         observed_until=observed_until,
         horizon_days=settings.churn_horizon_days,
     )
+
+
+def tenant_activity_types(
+    engine: Engine, settings: Settings, tenant_ids: Sequence[str], days: Sequence[date]
+) -> list[str]:
+    """The activity types to make training columns of: each tenant's own (top_activity_types of
+    that tenant over the days: its top N on any of them), the union over the tenants, each
+    tenant's most frequent first. A tenant's own model keeps only the columns of its types
+    (model/training.own_type_columns); a pooled model sees all, another tenant's being 0."""
+    types: dict[str, None] = {}
+    for tenant_id in tenant_ids:
+        types.update(dict.fromkeys(top_activity_types(engine, settings, [tenant_id], days)))
+    return list(types)
+
+
+def rule_scores(
+    engine: Engine, settings: Settings, tenant_ids: Sequence[str], days: Sequence[date]
+) -> pd.DataFrame:
+    """(as_of_date, tenant_id, customer_id, churn_risk_score) of customer_scores: the
+    specification's score, which the model is compared with and never learns from."""
+    columns = ["as_of_date", "tenant_id", "customer_id", "churn_risk_score"]
+    table = _table(settings, "customer_scores")
+    frames = [read_partition_rows(engine, table, day, tenant_ids, columns) for day in sorted(set(days))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def labelled_training_frame(
+    engine: Engine,
+    settings: Settings,
+    tenant_ids: Sequence[str],
+    days: Sequence[date],
+    observed_until: datetime,
+) -> pd.DataFrame:
+    """The churn model's training rows: one per customer ACTIVE on a day of ``days`` whose
+    horizon passed by ``observed_until`` (training_labels), with ``churned``, the behaviour
+    features and per-type counts of tenant_activity_types (training_frame), and the rule's
+    ``churn_risk_score`` (never a feature: model/training.NEVER_FEATURES). Days without a
+    label (horizon still open) or without scores (never scored) give no row."""
+    labels = training_labels(engine, settings, tenant_ids, days, observed_until)
+    labelled = sorted({_day(value) for value in labels["as_of_date"]})
+    types = tenant_activity_types(engine, settings, tenant_ids, labelled)
+    features = training_frame(engine, settings, tenant_ids, labelled, types)
+    keys = ["as_of_date", "tenant_id", "customer_id"]
+    frame = _with_dates(features).merge(_with_dates(labels), on=keys, how="inner")
+    frame = frame.merge(_with_dates(rule_scores(engine, settings, tenant_ids, labelled)), on=keys, how="left")
+    return frame.sort_values(keys, ignore_index=True)
+
+
+def _with_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(as_of_date=[_day(value) for value in frame["as_of_date"]])
+
+
+def _day(value) -> date:
+    return value.date() if isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
 
 
 def _table(settings: Settings, name: str) -> str:

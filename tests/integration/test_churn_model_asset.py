@@ -1,10 +1,11 @@
 """The churn_model asset end to end on a scored day of the hand-built dataset: the training rows
-read from customer_features and the backtest's outcomes, and the registry entry of a tenant that
-has too little labelled history, with the reason in the Dagster metadata."""
+(behaviour features with per-type counts, labels, the rule score beside them) and the registry
+entry of a tenant that has too little labelled history, with the reason in the Dagster
+metadata."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from crm_scoring import operations
 from crm_scoring.defs.churn_model import churn_model
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.warehouse.churn_training import rule_feature_training_frame
+from crm_scoring.model.training import feature_columns
+from crm_scoring.warehouse.model_inputs import labelled_training_frame
 from crm_scoring.warehouse.model_registry import NOT_TRAINED, latest_for_tenant
 from tests.integration import dataset
 
@@ -32,32 +34,44 @@ def scored(module_instance, engine, settings, load_sources, tmp_path_factory) ->
     return registered
 
 
-def test_training_rows_hold_point_in_time_features_and_no_profile_field(scored, engine, settings) -> None:
-    frame = rule_feature_training_frame(
+def test_training_rows_hold_behaviour_features_labels_and_the_rule_score(scored, engine, settings) -> None:
+    frame = labelled_training_frame(
         engine,
-        features_table=f"{settings.analytics_schema}.customer_features",
-        scores_table=f"{settings.analytics_schema}.customer_scores",
-        history_table=f"{settings.analytics_schema}.profile_history",
-        activities_table=f"{settings.source_schema}.activities",
-        tenant_ids=["acme", "globex"],
-        days=[MONTH_END, date(2026, 2, 28)],  # nobody scored Feb 28: no rows for it
-        horizon_days=60,
-        tz=settings.tz,
+        settings,
+        ["acme", "globex"],
+        [date(2026, 2, 28), MONTH_END],  # nobody scored Feb 28: no rows for it
+        # the end of 2026-05-30 = as_of(2026-03-31 + 60 days): March 31's horizon has just passed
+        observed_until=datetime(2026, 5, 31, tzinfo=UTC),
     ).set_index("customer_id")
     assert set(frame["as_of_date"]) == {MONTH_END}
     # The ACTIVE customers (c3 is INACTIVE, c4 MERGED, c5 deleted): c1, c2, c6, c7, c8 and g1.
     assert sorted(frame.index) == ["c1", "c2", "c6", "c7", "c8", "g1"]
+    # the dataset has no event after 2026-03-16: nobody was active in the 60 days after as_of
+    assert frame["churned"].all()
     # c6's last activity: a page view on 2026-03-15 00:00 -> 17 days before 2026-04-01 00:00.
     assert frame.loc["c6", "days_since_last_activity"] == pytest.approx(17.0)
     # c1's last: the purchase at 2026-03-16 01:00 (after the dataset's day, before this one).
     assert frame.loc["c1", "days_since_last_activity"] == pytest.approx(15 + 23 / 24)
-    # c2's last: a failed payment 62 days before 2026-03-16, i.e. 78 days before 2026-04-01
-    assert frame.loc["c2", "days_since_last_activity"] == pytest.approx(78.0)
-    # downgrades 116 (c1), 166 (c2) and 26 (c8, the tie broken by id) days before as_of: all
-    # within the 180 days of latest_tier_change_reason
-    assert frame["tier_downgraded_180d"].to_dict() == {"c1": 1, "c2": 1, "c6": 0, "c7": 0, "c8": 1, "g1": 0}
-    # the dataset has no event after 2026-03-16: nobody was active in the 60 days after as_of
-    assert frame["churned"].all()
+    # Per-type columns for each tenant's own types over the 90 days before 2026-04-01 (from
+    # 2026-01-01): acme's page views 9 (c1 7, c6 2), payment failures 3 (c1 1, c2 2: the third
+    # is 96 days old), tier changes 3 (c8), logins 2, one payment, one purchase; globex's page
+    # views (g1's 20, one of them labelled acme). The union, each tenant's most frequent first,
+    # ties by name.
+    types = [column.split("__")[1] for column in frame.columns if column.endswith("__count_90d")]
+    assert types == ["PAGE_VIEW", "PAYMENT_FAILED", "TIER_CHANGED", "LOGIN", "PAYMENT_RECEIVED", "PURCHASE"]
+    assert frame.loc["c2", "type__PAYMENT_FAILED__count_90d"] == 2
+    assert frame.loc["g1", "type__PAGE_VIEW__count_90d"] == 20
+    assert frame.loc["g1", "type__LOGIN__count_90d"] == 0  # a type globex does not have
+    # c1's page views were 56-62 days before as_of: in 90 days, not in 30
+    assert (frame.loc["c1", "type__PAGE_VIEW__count_90d"], frame.loc["c1", "type__PAGE_VIEW__count_30d"]) == (
+        7,
+        0,
+    )
+    # the rule's score rides along for the comparison, but is never a feature; nor is any
+    # profile field
+    assert frame["churn_risk_score"].between(0, 100).all()
+    features = feature_columns(frame.reset_index())
+    assert "churn_risk_score" not in features and "churned" not in features
     assert not {"lifetime_value", "email_opt_in", "last_email_open_at", "status"} & set(frame.columns)
 
 

@@ -22,6 +22,8 @@ from crm_scoring.model.training import (
     ChurnModel,
     decide_scopes,
     feature_columns,
+    naive_scores,
+    own_type_columns,
     train_churn_models,
 )
 from tests.unit.churn_frames import CONFIG, MONTH_STARTS, NOISE, SIGNAL, synthetic
@@ -219,6 +221,36 @@ def test_profile_fields_read_from_todays_row_are_never_features() -> None:
     assert feature_columns(frame) == [SIGNAL, NOISE]
 
 
+def test_naive_predictors_rank_by_silence_and_by_fewer_activities() -> None:
+    frame = pd.DataFrame({"days_since_last_activity": [5.0, np.nan, 30.0], "activity_count_30d": [4, 0, 1]})
+    scores = naive_scores(frame)
+    # never active: the longest silence of all; fewer activities: more risk
+    assert np.argsort(scores["naive_days_since_last_activity"]).tolist() == [0, 2, 1]
+    assert np.argsort(scores["naive_fewer_activities_30d"]).tolist() == [0, 2, 1]
+    assert naive_scores(frame[["activity_count_30d"]]).keys() == {"naive_fewer_activities_30d"}
+
+
+def test_the_naive_predictors_are_judged_beside_the_model(trained) -> None:
+    figures = trained.metrics["acme"]
+    # the synthetic churn is a function of the silence alone: the naive predictor that reads it
+    # ranks about as well as the model (both well above chance), on the same rows
+    naive = figures["naive_days_since_last_activity"]["auc"]
+    assert naive.value > 0.7
+    assert abs(naive.value - figures["model"]["auc"].value) < 0.02
+
+
+def test_a_tenants_own_model_leaves_out_other_tenants_activity_types() -> None:
+    rows = pd.DataFrame(
+        {
+            "type__LOGIN__count_30d": [0, 2],
+            "type__PURCHASE__count_30d": [0, 0],  # another tenant's type: 0 on all its rows
+            "type__APP_OPEN__count_7d": [np.nan, 0],
+            "tenure_days": [0.0, 0.0],  # not a per-type count: kept even if constant
+        }
+    )
+    assert own_type_columns(rows, list(rows.columns)) == ["type__LOGIN__count_30d", "tenure_days"]
+
+
 # --- scope ---
 
 
@@ -277,12 +309,33 @@ def test_driver_phrases() -> None:
         phrase("payment_failed_90d", 3, 0) == "more failed payments in the last 90 days than typical (3 vs 0)"
     )
     assert phrase("activity_count_30d", float("nan"), 4) == "no record of activities in the last 30 days"
-    assert phrase("activity_ratio_30d_vs_prior_60d", 0.25, 1.0) == (
-        "fewer activities in the last 30 days than before (0.25 vs typical 1)"
+    assert phrase("activity_decline_ratio", 0.5, 0.0) == (
+        "fewer activities in the last 30 days than in the 60 before (0.5 vs typical 0)"
     )
+    assert phrase("payment_overdue_ratio", 1.8, 0.5) == (
+        "the next payment more overdue than usual for the customer (1.8 vs typical 0.5)"
+    )
+    assert phrase("tenure_days", 12, 200) == "fewer days as a customer than typical (12 vs 200)"
     assert phrase("tenant__training_churn_rate", 0.3, 0.1) == (
         "a higher past churn rate of the tenant than typical (0.3 vs 0.1)"
     )
+
+
+def test_every_behaviour_feature_reads_as_words() -> None:
+    import yaml
+
+    from crm_scoring.model.drivers import SUBJECTS, subject
+    from crm_scoring.settings import PROJECT_ROOT
+
+    marts = yaml.safe_load((PROJECT_ROOT / "dbt_project/models/marts/_marts__models.yml").read_text())
+    (behaviour,) = [model for model in marts["models"] if model["name"] == "customer_behaviour_features"]
+    keys = {"as_of_date", "tenant_id", "customer_id", "as_of"}
+    documented = [column["name"] for column in behaviour["columns"] if column["name"] not in keys]
+    assert len(documented) > 20
+    assert [name for name in documented if name not in SUBJECTS] == []
+    for name in [*documented, "type__EMAIL_SENT__count_7d", "type__app_open__count_90d"]:
+        assert "_" not in subject(name), name
+    assert subject("type__EMAIL_SENT__count_7d") == "email sent activities in the last 7 days"
 
 
 def test_top_drivers_take_the_largest_positive_contributions_only() -> None:
@@ -324,7 +377,10 @@ def test_asset_tables_name_each_tenants_model_and_figures(trained) -> None:
     assert tenants.splitlines()[2].startswith("| acme | per_tenant | a model of its own: ")
     assert tenants.splitlines()[3].startswith("| a\\|b | none | no model: 2 labelled day(s)")
     figures = figures_markdown([trained, *none]).splitlines()
-    assert len(figures) == 2 + 2  # model and baseline (the frame has no rule score)
+    # model, baseline and the naive days since the last activity (the frame has no rule score
+    # and no activity count)
+    assert len(figures) == 2 + 3
+    assert figures[4].split(" | ")[2] == "days since last activity (naive)"
     auc = trained.metrics["acme"]["model"]["auc"]
     assert figures[2].startswith(
         f"| acme | 9000 rows, {trained.metrics['acme']['churners']} churners | model "
