@@ -16,6 +16,7 @@ probability of a calibration fitted on the other customers (cross-fitting).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -341,7 +342,10 @@ def _fit(
         raise NotEnoughHistory("the training days hold only one outcome (all churned or none)")
     booster = GradientBoosting.fit(train_x, train_y, names, config.booster, config.seed)
     baseline = LogisticBaseline.fit(train_x, train_y, names)
-    with np.errstate(all="ignore"):
+    # A feature never recorded in training (e.g. payment cadence where nobody pays) has no
+    # typical value: NaN, which the drivers read as such; numpy's warning about it is noise.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         typical = tuple(float(value) for value in np.nanmedian(train_x, axis=0)) if len(names) else ()
 
     valid_x = feature_matrix(with_tenant_features(validation, churn_rates), names)
