@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -27,8 +28,11 @@ from crm_scoring.settings import (
     load_settings,
 )
 from crm_scoring.synthetic import SIZES as SIZE_NAMES
+from crm_scoring.synthetic import GeneratedCounts
 from crm_scoring.warehouse.urls import describe
 
+# What `--data` chooses: the generator shaped like the churn rules, or the honest simulator.
+DATA_MODES = ("rules", "honest")
 # Enough days that the backtest of the newest ones judges scores of backfilled days.
 DEMO_BACKFILL_DAYS = 120
 
@@ -55,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="embedded database + demo data, score yesterday, print it")
     demo.add_argument("--seed", type=int, default=7)
+    _add_data_choice(demo)
     demo.add_argument(
         "--days", type=int, default=DEMO_BACKFILL_DAYS, help="days backfilled up to yesterday (at least 61)"
     )
@@ -100,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--size", default="small", choices=sorted(SIZE_NAMES))
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--replace", action="store_true", help="empty the source tables first")
+    _add_data_choice(generate)
     _add_size_overrides(generate)
     generate.set_defaults(handler=_generate)
 
@@ -109,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--sample", type=int, default=2000, help="profiles the baseline scores")
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--reuse-data", action="store_true", help="score the data already loaded")
+    _add_data_choice(bench)
     bench.add_argument(
         "--backfill-days", type=int, default=0, help="also backfill this many days before it, timed"
     )
@@ -193,8 +200,8 @@ def _demo(args: argparse.Namespace) -> int:
         )
     _, engine = _ready_database()
     today = operations.today_in(settings)
-    print("Generating demo data (4 tenants, 1,200 customers, a year of history)…")
-    counts = synthetic.generate(
+    print(f"Generating demo data ({args.data}: 4 tenants, 1,200 customers, a year of history)…")
+    counts = _generator(args.data)(
         engine,
         settings.source_schema,
         synthetic.SIZES["demo"],
@@ -414,10 +421,8 @@ def _print_not_judged(summary: dict, day) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from crm_scoring import synthetic
-
     settings, engine = _ready_database()
-    counts = synthetic.generate(
+    counts = _generator(args.data)(
         engine,
         settings.source_schema,
         _size(args),
@@ -427,6 +432,27 @@ def _generate(args: argparse.Namespace) -> int:
     )
     print(counts)
     return 0
+
+
+def _add_data_choice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        default="rules",
+        choices=DATA_MODES,
+        help="rules: churners thin out, fail payments and complain as the churn rules expect; "
+        "honest: churn caused by a hidden, drifting satisfaction (docs/synthetic-data.md)",
+    )
+
+
+def _generator(mode: str) -> Callable[..., GeneratedCounts]:
+    """The generate function of a --data mode (same signature for both)."""
+    if mode == "honest":
+        from crm_scoring import synthetic_honest
+
+        return synthetic_honest.generate
+    from crm_scoring import synthetic
+
+    return synthetic.generate
 
 
 def _add_size_overrides(parser: argparse.ArgumentParser) -> None:
@@ -449,18 +475,18 @@ def _size(args: argparse.Namespace):
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from crm_scoring import bench, synthetic
+    from crm_scoring import bench
     from crm_scoring.scope import as_of_instant
 
     settings, engine = _ready_database()
     day = operations.today_in(settings) - timedelta(days=1)
     if not args.reuse_data:
         size = _size(args)
-        print(f"Generating {args.size}: {size}")
+        print(f"Generating {args.size} ({args.data}): {size}")
         started = time.monotonic()
         # History ends when the scored day does: the profiles' rows are then the state of that
         # day, which the baseline (reading today's rows, as the specification does) also sees.
-        counts = synthetic.generate(
+        counts = _generator(args.data)(
             engine,
             settings.source_schema,
             size,

@@ -84,6 +84,32 @@ def generate(
     end_s = end.timestamp()
     start_s = end_s - size.history_days * 86_400
     customers = _customers(rng, size, start_s, end_s)
+    return load_source_tables(
+        engine,
+        schema,
+        customers["profiles"],
+        # Generators: each table's events are drawn while the one before is loaded, in this order.
+        activities=_activities(rng, customers, size),
+        interactions=_interactions(rng, customers, size),
+        notes=_notes(rng, customers, size),
+        replace=replace,
+        progress=progress,
+    )
+
+
+def load_source_tables(
+    engine: Engine,
+    schema: str,
+    profiles: pd.DataFrame,
+    *,
+    activities: Iterable[pd.DataFrame],
+    interactions: Iterable[pd.DataFrame],
+    notes: Iterable[pd.DataFrame],
+    replace: bool,
+    progress: bool,
+) -> GeneratedCounts:
+    """COPYs generated rows into the four source tables (the source contract's columns), then
+    recreates their indexes and refreshes the planner's statistics. ``replace`` empties them first."""
     if replace:
         # Loading into empty tables and indexing afterwards is several times faster than
         # maintaining the secondary indexes row by row.
@@ -98,17 +124,15 @@ def generate(
                 connection.execute(text(f"drop index if exists {schema}.{index}"))
     bar = tqdm(desc="rows loaded", unit=" rows", unit_scale=True, disable=not progress)
     with bar:
-        _copy(engine, f"{schema}.customer_profiles", [customers["profiles"]], bar)
-        activities = _copy(engine, f"{schema}.activities", _activities(rng, customers, size), bar)
-        interactions = _copy(
-            engine, f"{schema}.campaign_interactions", _interactions(rng, customers, size), bar
-        )
-        notes = _copy(engine, f"{schema}.customer_notes", [_notes(rng, customers, size)], bar)
+        _copy(engine, f"{schema}.customer_profiles", [profiles], bar)
+        activity_rows = _copy(engine, f"{schema}.activities", activities, bar)
+        interaction_rows = _copy(engine, f"{schema}.campaign_interactions", interactions, bar)
+        note_rows = _copy(engine, f"{schema}.customer_notes", notes, bar)
     apply_ddl(engine, source_ddl(schema))  # recreates any index dropped above
     with engine.begin() as connection:
         for table in ("customer_profiles", "activities", "campaign_interactions", "customer_notes"):
             connection.execute(text(f"analyze {schema}.{table}"))
-    return GeneratedCounts(len(customers["profiles"]), activities, interactions, notes)
+    return GeneratedCounts(len(profiles), activity_rows, interaction_rows, note_rows)
 
 
 def _customers(rng: np.random.Generator, size: Size, start_s: float, end_s: float) -> dict:
@@ -135,14 +159,14 @@ def _customers(rng: np.random.Generator, size: Size, start_s: float, end_s: floa
             "id": ids,
             "tenant_id": np.array(tenant_ids(size.tenants))[tenant_index],
             "status": rng.choice(STATUSES, size=n, p=STATUS_WEIGHTS),
-            "deleted_at": _timestamps(np.where(rng.random(n) < 0.02, end_s - 86_400, np.nan)),
+            "deleted_at": iso_timestamps(np.where(rng.random(n) < 0.02, end_s - 86_400, np.nan)),
             "lifetime_value": np.where(rng.random(n) < 0.05, np.nan, np.round(rng.lognormal(9.5, 1.3, n))),
             "email_opt_in": rng.random(n) < 0.7,
             "sms_opt_in": rng.random(n) < 0.4,
             "push_opt_in": rng.random(n) < 0.3,
             "whatsapp_opt_in": rng.random(n) < 0.2,
-            "last_email_open_at": _timestamps(np.where(rng.random(n) < 0.2, np.nan, last_open)),
-            "created_at": _timestamps(joined_s),
+            "last_email_open_at": iso_timestamps(np.where(rng.random(n) < 0.2, np.nan, last_open)),
+            "created_at": iso_timestamps(joined_s),
         }
     )
     _profile_changes(rng, profiles, joined_s, active_from, churner, stop_s, end_s)
@@ -181,7 +205,7 @@ def _profile_changes(
         (pd.to_datetime(profiles[column], utc=True) - epoch).dt.total_seconds().to_numpy()  # NaN: none
         for column in ("deleted_at", "last_email_open_at")
     ]
-    profiles["updated_at"] = _timestamps(np.minimum(np.fmax.reduce(times), end_s - 1))
+    profiles["updated_at"] = iso_timestamps(np.minimum(np.fmax.reduce(times), end_s - 1))
 
 
 def _activities(rng: np.random.Generator, customers: dict, size: Size) -> Iterator[pd.DataFrame]:
@@ -198,7 +222,7 @@ def _activities(rng: np.random.Generator, customers: dict, size: Size) -> Iterat
                 "tenant_id": customers["profiles"]["tenant_id"].to_numpy()[owner],
                 "customer_id": customers["profiles"]["id"].to_numpy()[owner],
                 "type": (types := rng.choice(ACTIVITY_TYPES, size=n, p=ACTIVITY_WEIGHTS)),
-                "occurred_at": _timestamps(at),
+                "occurred_at": iso_timestamps(at),
                 "metadata": _tier_metadata(rng, types),
             }
         ),
@@ -217,7 +241,7 @@ def _failed_payments(rng: np.random.Generator, customers: dict) -> pd.DataFrame:
             "tenant_id": profiles["tenant_id"].to_numpy()[owner],
             "customer_id": profiles["id"].to_numpy()[owner],
             "type": "PAYMENT_FAILED",
-            "occurred_at": _timestamps(customers["stop_s"][owner] - rng.uniform(0, 3, n) * 86_400),
+            "occurred_at": iso_timestamps(customers["stop_s"][owner] - rng.uniform(0, 3, n) * 86_400),
             "metadata": None,
         }
     )
@@ -252,12 +276,12 @@ def _campaign_rows(
             "customer_id": customers["profiles"]["id"].to_numpy()[owners],
             "campaign_id": np.char.add("cmp_", (times // (7 * 86_400)).astype(np.int64).astype(str)),
             "type": kinds,
-            "occurred_at": _timestamps(times),
+            "occurred_at": iso_timestamps(times),
         }
     )
 
 
-def _notes(rng: np.random.Generator, customers: dict, size: Size) -> pd.DataFrame:
+def _notes(rng: np.random.Generator, customers: dict, size: Size) -> Iterator[pd.DataFrame]:
     profiles = customers["profiles"]
     # Churners complain more: the complaint component should carry signal.
     rate = (
@@ -276,7 +300,7 @@ def _notes(rng: np.random.Generator, customers: dict, size: Size) -> pd.DataFram
             np.minimum(customers["stop_s"][owner] + 86_400 * 7, customers["end_s"]),
         ),
     )
-    return pd.DataFrame(
+    yield pd.DataFrame(
         {
             "id": np.char.add("note_", np.arange(1, n + 1).astype(str)),
             "tenant_id": profiles["tenant_id"].to_numpy()[owner],
@@ -286,7 +310,7 @@ def _notes(rng: np.random.Generator, customers: dict, size: Size) -> pd.DataFram
                 "COMPLAINT",
                 rng.choice(np.array(["COMPLAINT", "GENERAL", "CALL"]), size=n, p=[0.4, 0.4, 0.2]),
             ),
-            "created_at": _timestamps(at),
+            "created_at": iso_timestamps(at),
             "body": "synthetic note",
         }
     )
@@ -329,7 +353,7 @@ def _tier_metadata(rng: np.random.Generator, types: np.ndarray) -> np.ndarray:
     return metadata
 
 
-def _timestamps(epoch_seconds: np.ndarray) -> np.ndarray:
+def iso_timestamps(epoch_seconds: np.ndarray) -> np.ndarray:
     """ISO text in UTC, millisecond precision, None for NaN: formatted by numpy, not pandas."""
     seconds = np.asarray(epoch_seconds, dtype=np.float64)
     millis = np.floor(np.nan_to_num(seconds) * 1000).astype("datetime64[ms]")
