@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date
+from typing import Any
 
 import dagster as dg
+from dagster._core.execution.context.metadata_logging import (
+    AssetMetadataHandle,
+    OutputMetadataAccumulator,
+)
 
-from crm_scoring.scope import DayScope, day_scopes
+from crm_scoring.scope import DayScope, day_scopes, tenant_partition_key
 from crm_scoring.settings import load_settings
 
 _settings = load_settings()
@@ -38,6 +44,33 @@ def scopes_of_run(
         pairs.append((dims[DATE_DIMENSION], dims[TENANT_DIMENSION]))
     tenants = tenants_for_keys({tenant_key for _, tenant_key in pairs})
     return day_scopes([(day, tenants[tenant_key]) for day, tenant_key in pairs], _settings.tz)
+
+
+def add_partition_metadata(
+    context: dg.AssetExecutionContext, day: date, by_tenant: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Puts each tenant's own figures on its (day, tenant) materialization. What the asset
+    returns in its MaterializeResult goes on every partition of the run: only run-wide facts
+    (duration, config file) belong there, never a count over several tenants.
+
+    What ``context.add_asset_metadata(metadata, partition_key=…)`` does, for all of a day's
+    tenants at once: that method lists the run's partitions on every call to check the key
+    (0.34 s for a 31-day x 500-tenant backfill run, so 88 minutes per asset) and copies
+    everything recorded so far (quadratic again).
+    """
+    step = context.op_execution_context._step_execution_context
+    recorded = step._metadata_accumulator
+    added = {
+        AssetMetadataHandle(
+            asset_key=context.asset_key,
+            partition_key=str(scoring_key(day.isoformat(), tenant_partition_key(tenant_id))),
+        ): dict(metadata)
+        for tenant_id, metadata in by_tenant.items()
+    }
+    merged = dict(recorded.per_output_metadata)
+    for handle, metadata in added.items():
+        merged[handle] = {**merged.get(handle, {}), **metadata}
+    step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
 
 
 # What every Python asset of the graph shares: the partitions, one run per backfill, owners.
