@@ -95,7 +95,37 @@ def naming_partitions(asset: str, scopes: Sequence[DayScope]) -> Iterator[None]:
         raise
     except Exception as exc:
         where = "; ".join(f"{s.as_of_date} tenant(s) {', '.join(s.tenant_ids)}" for s in scopes)
+        # One line for the runs list, `crm-scoring status` and the webhook; the chained
+        # exception keeps the trace for the UI and the run's log.
         raise PartitionFailure(
-            description=f"{asset} failed for {where}: {type(exc).__name__}: {exc}",
+            description=f"{asset} failed for {where}: {one_line_cause(exc)}",
             metadata={"asset": asset, "partitions": where},
         ) from exc
+
+
+_DETAIL_CHARS = 120  # enough for the table, the line and the row's key columns
+
+
+def one_line_cause(exc: BaseException) -> str:
+    """The error in one line. For a database error (SQLAlchemy wraps the driver's): its
+    message, and what the server names of where it happened: table, column, constraint, the
+    failing row (a not-null or check violation) or the COPY line (a trigger's refusal)."""
+    error = getattr(exc, "orig", None) or exc
+    message = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    diag = getattr(error, "diag", None)
+    where = []
+    if diag is not None:
+        if diag.table_name:
+            where.append(
+                f"table {diag.schema_name}.{diag.table_name}" if diag.schema_name else diag.table_name
+            )
+        where += [
+            f"{label} {value}"
+            for label, value in (("column", diag.column_name), ("constraint", diag.constraint_name))
+            if value
+        ]
+        if diag.message_detail:
+            where.append(diag.message_detail.splitlines()[0][:_DETAIL_CHARS])
+        copy_lines = [line for line in (diag.context or "").splitlines() if line.startswith("COPY ")]
+        where += [line[:_DETAIL_CHARS] for line in copy_lines]
+    return f"{type(error).__name__}: {message}" + (f" ({'; '.join(where)})" if where else "")
