@@ -125,6 +125,19 @@ def test_each_partition_carries_its_own_figures(scored, instance) -> None:
             assert picture.count("](data:image/png;base64,iVBORw0KGgo") == 1, (asset, tenant)
 
 
+def test_data_quality_counts_have_a_unique_key(scored, engine, settings) -> None:
+    with engine.connect() as connection:
+        definition = connection.execute(
+            text(
+                "select indexdef from pg_indexes "
+                "where schemaname = :schema and tablename = 'data_quality_issues'"
+            ),
+            {"schema": settings.analytics_schema},
+        ).scalar_one()
+    assert definition.startswith("CREATE UNIQUE INDEX data_quality_issues_pk")
+    assert definition.endswith("(as_of_date, tenant_id, source_table, rule)")
+
+
 def test_expected_input_rules_pass_the_check_with_their_counts(scored, instance) -> None:
     # dataset.SOURCES has customers without a lifetime value: information, not a warning.
     key = dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")
