@@ -60,7 +60,7 @@ def _run_cli(tmp_path: Path, dagster_storage_url: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_score_copy(engine: Engine, process: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_for_score_copy(engine: Engine, process: subprocess.Popen, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.stdout.read()
