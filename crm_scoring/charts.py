@@ -1,7 +1,7 @@
 """Bar charts of the distribution tables for the Dagster UI: counts in, small PNGs out.
 
 Pure (no Dagster, no database): the distribution assets pass the rows they wrote and put the
-Markdown this returns in their materialization metadata.
+Markdown this returns in each partition's materialization metadata.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from matplotlib.ticker import MaxNLocator
 
 from crm_scoring.rules.distributions import CHURN_RISK_BANDS
 
-# Small: ~8 kB of PNG (11 kB base64) each, so a capped materialization adds ~135 kB to the event log.
+# Small: ~8 kB of PNG (11 kB base64) each, so a run's capped charts add ~135 kB to the event log.
 FIGSIZE_INCHES = (4.0, 2.5)
 DPI = 80
-# Charts per materialization: a backfill of many tenants and days must not render thousands.
+# PNG charts per run: a backfill of many tenants and days must not render thousands.
 MAX_CHARTS = 12
 _TITLE_CHARS = 24  # what fits beside the kind and the date in a 4-inch title
 
@@ -118,17 +118,30 @@ def render_png(chart: BarChart) -> bytes:
     return buffer.getvalue()
 
 
-def charts_markdown(charts: Sequence[BarChart], limit: int = MAX_CHARTS) -> str:
-    """Markdown with the largest ``limit`` charts as embedded PNGs, saying when some were left out."""
-    shown = largest(charts, limit)
-    lines = []
-    if len(shown) < len(charts):
-        lines.append(
-            f"Showing the {len(shown)} largest of {len(charts)} tenant-days (capped at {limit}); "
-            "every count is in the table.\n"
-        )
-    lines.extend(
-        f"![{chart.kind}](data:image/png;base64,{base64.b64encode(render_png(chart)).decode('ascii')})"
-        for chart in shown
+def partition_pictures(charts: Sequence[BarChart], limit: int = MAX_CHARTS) -> dict[tuple[str, str], str]:
+    """{(as_of_date, tenant_id): Markdown for that partition}: the chart as an embedded PNG for
+    the run's ``limit`` largest tenant-days, the counts as a table for the others (a backfill
+    of many tenants and days must not render thousands of images)."""
+    drawn = {(chart.as_of_date, chart.tenant_id) for chart in largest(charts, limit)}
+    return {
+        (chart.as_of_date, chart.tenant_id): _png_markdown(chart)
+        if (chart.as_of_date, chart.tenant_id) in drawn
+        else _table_markdown(chart, limit)
+        for chart in charts
+    }
+
+
+def _png_markdown(chart: BarChart) -> str:
+    return f"![{chart.kind}](data:image/png;base64,{base64.b64encode(render_png(chart)).decode('ascii')})"
+
+
+def _table_markdown(chart: BarChart, limit: int) -> str:
+    return "\n".join(
+        [
+            f"{chart.kind}: {chart.title} (drawn only for the {limit} largest tenant-days of a run)",
+            "",
+            "| " + " | ".join(chart.labels) + " |",
+            "|" + "--:|" * len(chart.labels),
+            "| " + " | ".join(str(count) for count in chart.counts) + " |",
+        ]
     )
-    return "\n".join(lines) or "No tenant in this run."

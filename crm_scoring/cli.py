@@ -296,15 +296,18 @@ def _backfill_days(engine, settings, first, last, wanted, force: bool, days_per_
         failed = []
         for index, run in enumerate(runs, 1):
             run_started = time.monotonic()
-            run_id, success = operations.execute_scoring_run(instance, run.tags(), log)
+            first, *isolations = operations.score_and_isolate(
+                instance, run.tags(), run.first_tenant, run.last_tenant, log
+            )
             print(
                 f"[{index}/{len(runs)}] {run.first_day} … {run.last_day}, tenants {run.first_tenant} … "
-                f"{run.last_tenant}: {'succeeded' if success else 'FAILED'} in "
-                f"{time.monotonic() - run_started:.1f} s (run {run_id})",
+                f"{run.last_tenant}: {'succeeded' if first.success else 'FAILED'} in "
+                f"{time.monotonic() - run_started:.1f} s (run {first.run_id})",
                 flush=True,
             )
-            if not success:
-                failed.append(run_id)
+            _print_outcomes(isolations)
+            if not first.success and not (isolations and all(o.success for o in isolations)):
+                failed.append(first.run_id)
     seconds = time.monotonic() - started
     per_day = f", {seconds / len(days):.2f} s per day" if runs else ""
     print(f"Backfill done in {seconds:.1f} s{per_day}; dbt output: {log}")
@@ -376,15 +379,41 @@ def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
         log = settings.home / "logs" / f"run-{day}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         outcomes = operations.score_day(instance, day, registered, keys, log)
-        print(f"dbt output: {log}")
+        statuses = operations.day_status(instance, day, keys)
+    print(f"dbt output and error traces: {log}")
+    _print_outcomes(outcomes)
+    names = operations.tenant_names(engine, settings, keys)
+    scored = [names[status.tenant_id] for status in statuses if status.state == "materialized"]
+    not_scored = [status for status in statuses if status.state != "materialized"]
+    for status in not_scored:
+        run = f" (run {status.run_id})" if status.run_id else ""
+        print(f"FAILED {names[status.tenant_id]}: {status.error or status.state}{run}")
+    if scored:
+        # Only what this command materialized: a failed tenant's tables still hold an earlier run.
+        _print_summary(operations.day_summary(engine, settings, day, scored), day)
+    print("\nOpen the Dagster UI to see lineage and runs: crm-scoring ui  (http://127.0.0.1:3000)")
+    if not_scored:
+        print(
+            f"error: {len(not_scored)} of {len(statuses)} tenant(s) not scored on {day}: "
+            f"{', '.join(names[status.tenant_id] for status in not_scored)}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _print_outcomes(outcomes: list[operations.RunOutcome]) -> None:
     for outcome in outcomes:
         state = "succeeded" if outcome.success else "FAILED"
-        print(f"run {outcome.run_id} ({outcome.first_tenant} … {outcome.last_tenant}): {state}")
-    success = all(outcome.success for outcome in outcomes)
-    tenants = list(operations.tenant_names(engine, settings, keys).values())
-    _print_summary(operations.day_summary(engine, settings, day, tenants), day)
-    print("\nOpen the Dagster UI to see lineage and runs: crm-scoring ui  (http://127.0.0.1:3000)")
-    return 0 if success else 1
+        tenants = (
+            outcome.first_tenant
+            if outcome.first_tenant == outcome.last_tenant
+            else f"{outcome.first_tenant} … {outcome.last_tenant}"
+        )
+        if outcome.isolates:
+            print(f"  isolation run {outcome.run_id} ({tenants} alone): {state}")
+        else:
+            print(f"run {outcome.run_id} ({tenants}): {state}")
 
 
 def _print_summary(summary: dict, day) -> None:

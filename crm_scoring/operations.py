@@ -6,6 +6,8 @@ Runs go through the Dagster instance (recorded, visible in the UI), never around
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -13,17 +15,28 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+from dagster._core.definitions.repository_definition.valid_definitions import SINGLETON_REPOSITORY_NAME
+from dagster._core.execution.api import execute_run
+from dagster._core.remote_origin import (
+    ManagedGrpcPythonEnvCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from sqlalchemy import Engine, create_engine, text
 
 from crm_scoring.scope import tenant_partition_key
-from crm_scoring.settings import Settings
+from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, Settings, load_settings
 from crm_scoring.warehouse import migrations
 from crm_scoring.warehouse.schema import apply_ddl, relation_exists, source_ddl
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import sqlalchemy_url
 
-# The full event log lives in the instance (UI); the terminal only needs warnings and errors.
+# The full event log lives in the instance (UI); the log file only needs warnings and errors.
 _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# pyproject.toml [tool.dagster] and workspace.yaml name the same (a unit test checks).
+CODE_LOCATION_NAME = "crm_scoring"
+DEFINITIONS_MODULE = "crm_scoring.definitions"
 
 
 class UsageError(Exception):
@@ -36,6 +49,7 @@ class RunOutcome:
     first_tenant: str
     last_tenant: str
     success: bool
+    isolates: str | None = None  # the failed run whose tenant this one re-ran alone
 
 
 def warehouse_engine(url: str) -> Engine:
@@ -118,9 +132,41 @@ def score_day(
     outcomes = []
     for first, last in contiguous_runs(registered, resolve_tenant_keys(registered, wanted)):
         tags = partition_range_run_tags("cli", day, day, first, last)
-        run_id, success = execute_scoring_run(instance, tags, output_log)
-        outcomes.append(RunOutcome(run_id, first, last, success))
+        outcomes += score_and_isolate(instance, tags, first, last, output_log)
     return outcomes
+
+
+def score_and_isolate(
+    instance: dg.DagsterInstance, tags: dict[str, str], first_tenant: str, last_tenant: str, output_log: Path
+) -> list[RunOutcome]:
+    """One scoring run and, when it fails over several tenants, its isolation runs (one per
+    tenant, as the isolate_failed_tenants sensor would launch them, waited for here): the
+    good tenants get scored, exactly the bad ones stay failed."""
+    from crm_scoring.defs.jobs import TENANT_TAG
+    from crm_scoring.defs.sensors import ISOLATES_TAG
+
+    run_id, success = execute_scoring_run(instance, tags, output_log)
+    outcomes = [RunOutcome(run_id, first_tenant, last_tenant, success)]
+    if success:
+        return outcomes
+    for request in _record_failure(instance, run_id) or []:
+        isolated_id, isolated = execute_scoring_run(instance, dict(request.tags), output_log)
+        tenant = request.tags[TENANT_TAG]
+        outcomes.append(RunOutcome(isolated_id, tenant, tenant, isolated, request.tags[ISOLATES_TAG]))
+        if not isolated:
+            _record_failure(instance, isolated_id)
+    return outcomes
+
+
+def _record_failure(instance: dg.DagsterInstance, run_id: str) -> list[dg.RunRequest] | None:
+    from crm_scoring.defs.sensors import handle_failed_run
+
+    settings = load_settings()
+    engine = warehouse_engine(os.environ[DATABASE_URL_ENV])
+    try:
+        return handle_failed_run(instance, engine, settings.analytics_schema, instance.get_run_by_id(run_id))
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -221,6 +267,21 @@ def train_churn_model(
     )
 
 
+def code_location_job_origin(job_name: str) -> RemoteJobOrigin:
+    """The origin the webserver and the daemon give a run of the job: its code location (the
+    one of workspace.yaml and pyproject's [tool.dagster]). A run created with it is in the
+    job's Runs tab, and the run-status sensors (isolate_failed_tenants) see it."""
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        loadable_target_origin=LoadableTargetOrigin(
+            executable_path=sys.executable,
+            module_name=DEFINITIONS_MODULE,
+            working_directory=str(PROJECT_ROOT),
+        ),
+        location_name=CODE_LOCATION_NAME,
+    )
+    return RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME).get_job_origin(job_name)
+
+
 def _execute(
     job: Callable[[], dg.JobDefinition],
     instance: dg.DagsterInstance,
@@ -228,15 +289,21 @@ def _execute(
     output_log: Path,
     ops: dict | None = None,
 ) -> tuple[str, bool]:
-    # dbt's progress lines go to the log file; the UI keeps them per step as well.
-    with output_log.open("a") as log, contextlib.redirect_stdout(log):
-        result = dg.execute_job(
-            dg.reconstructable(job),
-            instance=instance,
-            tags=tags,
-            run_config={**_QUIET_CONSOLE, **({"ops": ops} if ops else {})},
-            raise_on_error=False,
-        )
+    """Creates a run of the code location's job, as a launch from the UI would, and executes
+    it in this process (so the command can wait for it and needs no daemon)."""
+    reconstructable = dg.reconstructable(job)
+    job_def = reconstructable.get_definition()
+    run = instance.create_run_for_job(
+        job_def=job_def,
+        run_config={**_QUIET_CONSOLE, **({"ops": ops} if ops else {})},
+        tags={**job_def.run_tags, **tags},
+        job_code_origin=reconstructable.get_python_origin(),
+        remote_job_origin=code_location_job_origin(job_def.name),
+    )
+    # dbt's progress lines and the failures' traces go to the log file; the UI keeps them per
+    # step as well. The terminal gets one line per failed tenant from the caller.
+    with output_log.open("a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        result = execute_run(reconstructable, run, instance)
     return result.run_id, result.success
 
 
@@ -343,20 +410,12 @@ def day_status(instance: dg.DagsterInstance, day: date, tenants: Sequence[str]) 
 
 
 def _last_failure(instance: dg.DagsterInstance, partition_key: str) -> tuple[str | None, str | None]:
-    """The newest failed run that covered the partition, and its step errors."""
-    from crm_scoring.defs.sensors import run_partition_keys
+    """The newest failed run that covered the partition, and its errors (one line each)."""
+    from crm_scoring.defs.sensors import run_failure_message, run_partition_keys, step_errors
 
     failed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=50)
     for run in failed:
         if partition_key in run_partition_keys(run, instance):
-            records = instance.get_records_for_run(
-                run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
-            ).records
-            errors = [
-                record.event_log_entry.dagster_event.step_failure_data.error.message.strip()
-                for record in records
-                if record.event_log_entry.dagster_event
-                and record.event_log_entry.dagster_event.step_failure_data.error
-            ]
-            return run.run_id, "\n".join(errors) or "run failed before any step"
+            errors = [error for _, error in step_errors(instance, run.run_id)]
+            return run.run_id, "; ".join(errors) or run_failure_message(instance, run.run_id)
     return None, None

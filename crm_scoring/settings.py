@@ -18,11 +18,15 @@ from crm_scoring.rules.config import ScoringConfigFile, load_config
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # The dbt installed beside this interpreter, so an unactivated virtualenv still finds it.
-DBT_EXECUTABLE = (
+DBT = (
     str(Path(sys.executable).with_name("dbt"))
     if Path(sys.executable).with_name("dbt").exists()
     else (shutil.which("dbt") or "dbt")
 )
+# What runs start: crm-scoring-dbt (installed with this package, crm_scoring/dbt_child.py)
+# becomes that dbt, armed to die with the run that started it.
+_DBT_CHILD = Path(sys.executable).with_name("crm-scoring-dbt")
+DBT_EXECUTABLE = str(_DBT_CHILD) if _DBT_CHILD.exists() else DBT
 
 DATABASE_URL_ENV = "CRM_SCORING_DATABASE_URL"
 DAGSTER_STORAGE_URL_ENV = "CRM_SCORING_DAGSTER_STORAGE_URL"

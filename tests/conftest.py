@@ -144,3 +144,19 @@ def load_sources(engine: Engine, settings: Settings):
                     )
 
     return load
+
+
+@pytest.fixture
+def cli_database(instance, database_url, dagster_storage_url, settings, load_sources) -> dict[str, str]:
+    """The test warehouse holding the hand-built dataset, and the (wiped) Dagster storage, as the
+    CLI's environment: nothing scored yet."""
+    from tests.integration import dataset
+
+    load_sources(dataset.SOURCES)
+    return {
+        "CRM_SCORING_DATABASE_URL": database_url,
+        "CRM_SCORING_DAGSTER_STORAGE_URL": dagster_storage_url,
+        "CRM_SCORING_SOURCE_SCHEMA": settings.source_schema,
+        "CRM_SCORING_ANALYTICS_SCHEMA": settings.analytics_schema,
+        "CRM_SCORING_TIMEZONE": "UTC",
+    }

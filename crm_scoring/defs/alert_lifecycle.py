@@ -3,6 +3,7 @@ cooldown; new ones go to the outbox for webhook delivery."""
 
 import json
 import os
+from collections import Counter
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, text
 
 from crm_scoring.alert_delivery import deliver_pending
 from crm_scoring.defs.alerts import churn_alerts
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.alert_lifecycle import Episode, transitions
 from crm_scoring.scope import DayScope
@@ -18,6 +19,7 @@ from crm_scoring.settings import WEBHOOK_ENV
 from crm_scoring.warehouse.writes import lock_partitions
 
 COOLDOWN_ENV = "CRM_SCORING_ALERT_COOLDOWN_DAYS"
+TRANSITIONS = ("opened", "continued", "reopened", "resolved")
 
 
 @dg.asset(
@@ -36,19 +38,18 @@ def churn_alert_episodes(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     cooldown = int(os.environ.get(COOLDOWN_ENV, "14"))
-    totals = {"opened": 0, "continued": 0, "reopened": 0, "resolved": 0}
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("churn_alert_episodes", [scope]), warehouse.engine.begin() as connection:
             lock_partitions(connection, warehouse.table("alert_episodes"), scope.as_of_date, scope.tenant_ids)
             changes = _apply_day(connection, warehouse.analytics_schema, scope, cooldown)
-            for name, count in changes.items():
-                totals[name] += count
-    return dg.MaterializeResult(
-        metadata={**{f"alerts_{k}": v for k, v in totals.items()}, "cooldown_days": cooldown}
-    )
+        add_partition_metadata(context, scope.as_of_date, changes)
+    return dg.MaterializeResult(metadata={"cooldown_days": cooldown})
 
 
-def _apply_day(connection: Connection, schema: str, scope: DayScope, cooldown: int) -> dict[str, int]:
+def _apply_day(
+    connection: Connection, schema: str, scope: DayScope, cooldown: int
+) -> dict[str, dict[str, int]]:
+    """Applies the day's transitions; returns {tenant_id: {"alerts_opened": n, …}}."""
     day, tenants = scope.as_of_date, list(scope.tenant_ids)
     params = {"day": day, "tenants": tenants}
     # A rerun of the day first undoes what the day did (its new episodes and resolutions).
@@ -141,11 +142,19 @@ def _apply_day(connection: Connection, schema: str, scope: DayScope, cooldown: i
             text(f"update {schema}.alert_episodes set resolved_on = :day where alert_id = any(:ids)"),
             {"day": day, "ids": change.resolved},
         )
+    tenant_of = {e.alert_id: e.tenant_id for e in [*episodes, *change.opened]}
+    counts = {tenant_id: Counter() for tenant_id in tenants}
+    for name, alert_ids in (
+        ("opened", [e.alert_id for e in change.opened]),
+        ("continued", change.continued),
+        ("reopened", change.reopened),
+        ("resolved", change.resolved),
+    ):
+        for alert in alert_ids:
+            counts[tenant_of[alert]][name] += 1
     return {
-        "opened": len(change.opened),
-        "continued": len(change.continued),
-        "reopened": len(change.reopened),
-        "resolved": len(change.resolved),
+        tenant_id: {f"alerts_{name}": counts[tenant_id][name] for name in TRANSITIONS}
+        for tenant_id in tenants
     }
 
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, describe_per_tenant, scoring_config
+from crm_scoring.defs.scoring import customer_scores, scoring_config, tenant_counts
 from crm_scoring.rules.alerts import alert_id, high_churn_risk
 from crm_scoring.rules.churn import ALERT_THRESHOLD
 from crm_scoring.rules.config import ScoringConfigFile
@@ -58,26 +58,28 @@ def alert_rows(
 )
 def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
-    raised = scores_read = 0
     configs = scoring_config(context)
-    thresholds: dict[str, int] = {}
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
             scores = warehouse.read_partition("customer_scores", scope, ALERT_INPUT_COLUMNS)
-            scores_read += len(scores)
-            scope_thresholds = alert_thresholds(configs, scope.tenant_ids)
-            thresholds.update(scope_thresholds)
-            raised += warehouse.replace_partition(
-                "churn_alerts", scope, alert_rows(scores, context.run.run_id, scope_thresholds)
+            thresholds = alert_thresholds(configs, scope.tenant_ids)
+            alerts = alert_rows(scores, context.run.run_id, thresholds)
+            warehouse.replace_partition("churn_alerts", scope, alerts)
+            read = tenant_counts(scores, scope.tenant_ids)
+            raised = tenant_counts(alerts, scope.tenant_ids)
+            add_partition_metadata(
+                context,
+                scope.as_of_date,
+                {
+                    tenant_id: {
+                        "score_rows_read": read[tenant_id],
+                        "alerts_raised": raised[tenant_id],
+                        "threshold": thresholds[tenant_id],
+                    }
+                    for tenant_id in scope.tenant_ids
+                },
             )
-    return dg.MaterializeResult(
-        metadata={
-            "score_rows_read": scores_read,
-            "alerts_raised": raised,
-            "threshold": describe_per_tenant(thresholds),
-            "duration_seconds": round(time.monotonic() - started, 3),
-        }
-    )
+    return dg.MaterializeResult(metadata={"duration_seconds": round(time.monotonic() - started, 3)})
 
 
 def alert_thresholds(configs: ScoringConfigFile, tenant_ids) -> dict[str, int]:

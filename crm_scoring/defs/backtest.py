@@ -11,9 +11,9 @@ import dagster as dg
 import pandas as pd
 
 from crm_scoring.defs.alerts import alert_thresholds
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, describe_per_tenant, scoring_config
+from crm_scoring.defs.scoring import customer_scores, scoring_config
 from crm_scoring.rules.backtest import TenantBacktests, tenant_backtests
 from crm_scoring.scope import DayScope, as_of_instant
 from crm_scoring.settings import CHURN_HORIZON_ENV, load_settings
@@ -40,9 +40,6 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     started = time.monotonic()
     horizon = load_settings().churn_horizon_days
     configs = scoring_config(context)
-    thresholds: dict[str, int] = {}
-    sections: list[tuple[DayScope, TenantBacktests]] = []
-    not_evaluated: list[str] = []
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("churn_backtest", [scope]):
             evaluated = _evaluated_scope(scope, horizon)
@@ -56,9 +53,8 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                 window_start=evaluated.as_of,
                 window_end=scope.as_of,
             )
-            scope_thresholds = alert_thresholds(configs, scope.tenant_ids)
-            thresholds.update(scope_thresholds)
-            backtests = tenant_backtests(outcomes, scope_thresholds)
+            thresholds = alert_thresholds(configs, scope.tenant_ids)
+            backtests = tenant_backtests(outcomes, thresholds)
             figures = backtests.figures.assign(
                 horizon_days=horizon,
                 computed_at=datetime.now(UTC),
@@ -71,25 +67,41 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                 rows.insert(0, "as_of_date", scope.as_of_date)
                 rows.insert(2, "evaluated_as_of_date", evaluated.as_of_date)
                 warehouse.replace_partition(table, scope, rows)
-            sections.append((evaluated, backtests))
-            missing = sorted(set(scope.tenant_ids) - set(backtests.figures["tenant_id"]))
-            not_evaluated += [f"{tenant} ({evaluated.as_of_date})" for tenant in missing]
-    evaluated_customers = sum(int(backtests.figures["customers"].sum()) for _, backtests in sections)
+            add_partition_metadata(
+                context,
+                scope.as_of_date,
+                {
+                    tenant_id: _tenant_metadata(
+                        evaluated, _of_tenant(backtests, tenant_id), thresholds[tenant_id]
+                    )
+                    for tenant_id in scope.tenant_ids
+                },
+            )
+    return dg.MaterializeResult(
+        metadata={"horizon_days": horizon, "duration_seconds": round(time.monotonic() - started, 3)}
+    )
+
+
+def _of_tenant(backtests: TenantBacktests, tenant_id: str) -> TenantBacktests:
+    frames = (backtests.figures, backtests.calibration, backtests.lift_curve)
+    return TenantBacktests(*(frame[frame["tenant_id"] == tenant_id] for frame in frames))
+
+
+def _tenant_metadata(evaluated: DayScope, backtests: TenantBacktests, threshold: int) -> dict[str, object]:
+    """One partition's figures; for a tenant with no ACTIVE customer scored on the evaluated
+    day, why nothing was recorded."""
+    sections = [(evaluated, backtests)]
     metadata: dict[str, object] = {
-        "horizon_days": horizon,
-        "alert_threshold": describe_per_tenant(thresholds),
-        "tenants_evaluated": sum(len(backtests.figures) for _, backtests in sections),
-        "customers_evaluated": evaluated_customers,
+        "alert_threshold": threshold,
+        "evaluated_as_of_date": evaluated.as_of_date.isoformat(),
+        "customers_evaluated": int(backtests.figures["customers"].sum()),
         "figures": dg.MetadataValue.md(_figures_markdown(sections)),
         "calibration": dg.MetadataValue.md(_calibration_markdown(sections)),
         "lift_curve": dg.MetadataValue.md(_lift_markdown(sections)),
-        "duration_seconds": round(time.monotonic() - started, 3),
     }
-    if not_evaluated:
-        metadata["not_evaluated"] = (
-            "no ACTIVE customer scored on the evaluated day, nothing recorded: " + ", ".join(not_evaluated)
-        )
-    return dg.MaterializeResult(metadata=metadata)
+    if backtests.figures.empty:
+        metadata["not_evaluated"] = "no ACTIVE customer scored on the evaluated day, nothing recorded"
+    return metadata
 
 
 def _evaluated_scope(scope: DayScope, horizon: int) -> DayScope:

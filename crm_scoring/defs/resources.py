@@ -12,6 +12,7 @@ import pandas as pd
 from dagster_dbt import DbtCliResource
 from sqlalchemy import Engine, create_engine, text
 
+from crm_scoring.dbt_child import PARENT_PID_ENV
 from crm_scoring.defs.partitions import scopes_of_run
 from crm_scoring.scope import WINDOW_DAYS, DayScope
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
@@ -73,7 +74,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def registered_scope(self, scope_id: str, scopes: Sequence[DayScope]) -> Iterator[str]:
-        """Writes the partitions dbt must build under ``scope_id``; removes them afterwards."""
+        """Writes the partitions dbt must build under ``scope_id``; removes them afterwards.
+
+        Called under the dbt-build lock (one build at a time), so rows already there belong to a
+        run that died mid-build (kill -9 skips the removal): they are removed first."""
         rows = [
             {
                 "scope_id": scope_id,
@@ -87,10 +91,7 @@ class WarehouseResource(dg.ConfigurableResource):
         ]
         scope_table = self.table("scoring_scope")
         with self.engine.begin() as connection:
-            connection.execute(
-                text(f"delete from {scope_table} where scope_id = :scope_id"),
-                {"scope_id": scope_id},
-            )
+            connection.execute(text(f"delete from {scope_table}"))
             columns = list(rows[0])
             connection.execute(
                 text(
@@ -149,7 +150,11 @@ def dbt_environment(database_url: str, scope_id: str = "") -> Iterator[None]:
 
     dagster-dbt hands ``os.environ`` to the subprocess; the previous values are restored.
     """
-    overrides = {**dbt_connection_env(database_url), "CRM_SCORING_SCOPE_ID": scope_id}
+    overrides = {
+        **dbt_connection_env(database_url),
+        "CRM_SCORING_SCOPE_ID": scope_id,
+        PARENT_PID_ENV: str(os.getpid()),
+    }
     previous = {name: os.environ.get(name) for name in overrides}
     os.environ.update(overrides)
     try:

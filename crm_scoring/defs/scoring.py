@@ -2,9 +2,8 @@
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -12,7 +11,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from crm_scoring.data_quality import Severity, severity
 from crm_scoring.defs.dbt import crm_dbt_models
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.config import SPEC_CONFIG, ScoringConfigError, ScoringConfigFile
 from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_by_tenant
@@ -20,7 +19,6 @@ from crm_scoring.scope import UNKNOWN_TENANT_ID
 from crm_scoring.settings import ConfigError, load_scoring_config
 from crm_scoring.warehouse.writes import record_config_versions
 
-T = TypeVar("T", int, str)
 KEY_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "status", "profile_state_source"]
 _SPEC_ONLY = ScoringConfigFile(source="(specification)", version="spec", defaults=SPEC_CONFIG)
 
@@ -60,17 +58,6 @@ def scoring_config(context: dg.AssetExecutionContext) -> ScoringConfigFile:
     return configs
 
 
-def describe_per_tenant(values: Mapping[str, T]) -> T | str:
-    """Asset metadata for a per-tenant setting: the one value on the usual day (every tenant
-    alike), else ``60 (acme); 80 (globex, initech)``."""
-    distinct = sorted(set(values.values()))
-    if len(distinct) == 1:
-        return distinct[0]
-    return "; ".join(
-        f"{value} ({', '.join(t for t, v in sorted(values.items()) if v == value)})" for value in distinct
-    )
-
-
 INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
 
 
@@ -103,29 +90,31 @@ INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
 )
 def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
-    features_read = rows_written = 0
     issues = []
     configs = scoring_config(context)
-    labels: dict[str, str] = {}
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("customer_scores", [scope]):
             features = warehouse.read_partition("customer_features", scope)
-            features_read += len(features)
-            scope_labels = config_versions(configs, scope.tenant_ids)
+            labels = config_versions(configs, scope.tenant_ids)
             record_config_versions(
                 warehouse.engine,
                 warehouse.table("scoring_configs"),
-                {label: configs.config_for(tenant_id).to_dict() for tenant_id, label in scope_labels.items()},
+                {label: configs.config_for(tenant_id).to_dict() for tenant_id, label in labels.items()},
                 configs.source,
             )
-            labels.update(scope_labels)
             rows = score_rows(features, scope.as_of, context.run.run_id, configs)
-            rows_written += warehouse.replace_partition("customer_scores", scope, rows)
+            warehouse.replace_partition("customer_scores", scope, rows)
             # Every run of the day reports the events no scored tenant owns, so they reach someone.
             with_unknown_tenant = dataclasses.replace(
                 scope, tenant_ids=(*scope.tenant_ids, UNKNOWN_TENANT_ID)
             )
-            issues.append(warehouse.read_partition("data_quality_issues", with_unknown_tenant))
+            day_issues = warehouse.read_partition("data_quality_issues", with_unknown_tenant)
+            issues.append(day_issues)
+            add_partition_metadata(
+                context,
+                scope.as_of_date,
+                tenant_score_figures(scope.tenant_ids, features, rows, day_issues, labels),
+            )
         context.log.info(
             f"{scope.as_of_date}: scored {len(rows)} customers of {len(scope.tenant_ids)} tenant(s)"
         )
@@ -135,13 +124,8 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     expected = {rule: count for rule, count in by_rule.items() if rule not in actionable}
     return dg.MaterializeResult(
         metadata={
-            "feature_rows_read": features_read,
-            "customers_scored": rows_written,
-            "rows_excluded_or_flagged": sum(by_rule.values()),
-            **{f"rule: {rule}": count for rule, count in by_rule.items()},
             "duration_seconds": round(time.monotonic() - started, 3),
             "score_columns": ", ".join(SCORE_COLUMNS),
-            "config_version": describe_per_tenant(labels),
             "config_file": configs.source,
         },
         check_results=[
@@ -154,6 +138,39 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             )
         ],
     )
+
+
+def tenant_score_figures(
+    tenant_ids: Sequence[str],
+    features: pd.DataFrame,
+    rows: pd.DataFrame,
+    day_issues: pd.DataFrame,
+    labels: Mapping[str, str],
+) -> dict[str, dict[str, object]]:
+    """{tenant_id: the metadata of its partition}: its rows read and scored, the rules its
+    rows hit, and the day's unknown-tenant counts (no tenant owns them: every partition shows them)."""
+    read = tenant_counts(features, tenant_ids)
+    scored = tenant_counts(rows, tenant_ids)
+    unknown = day_issues["tenant_id"].eq(UNKNOWN_TENANT_ID)
+    by_tenant = dict(tuple(day_issues[~unknown].groupby("tenant_id")))
+    figures = {}
+    for tenant_id in tenant_ids:
+        own = by_tenant.get(tenant_id)
+        by_rule = issue_summary(day_issues[unknown] if own is None else pd.concat([own, day_issues[unknown]]))
+        figures[tenant_id] = {
+            "feature_rows_read": read[tenant_id],
+            "customers_scored": scored[tenant_id],
+            "rows_excluded_or_flagged": sum(by_rule.values()),
+            **{f"rule: {rule}": count for rule, count in by_rule.items()},
+            "config_version": labels[tenant_id],
+        }
+    return figures
+
+
+def tenant_counts(frame: pd.DataFrame, tenant_ids: Sequence[str]) -> dict[str, int]:
+    """{tenant_id: its rows in ``frame``}, 0 for a tenant without any."""
+    counts = frame["tenant_id"].value_counts()
+    return {tenant_id: int(counts.get(tenant_id, 0)) for tenant_id in tenant_ids}
 
 
 def needs_action(issues: pd.DataFrame) -> list[bool]:

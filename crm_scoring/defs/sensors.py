@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import dagster as dg
-from sqlalchemy import text
+from sqlalchemy import Engine
 
 from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG, partition_range_run_tags, scoring_job
 from crm_scoring.defs.partitions import (
@@ -24,6 +24,7 @@ from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.notify import post_json
 from crm_scoring.scope import split_new_tenants
 from crm_scoring.settings import WEBHOOK_ENV
+from crm_scoring.warehouse.run_failures import claim_run_failure, set_webhook_status
 
 ISOLATES_TAG = "crm_scoring/isolates_run"
 
@@ -80,6 +81,63 @@ def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRe
     ]
 
 
+def step_errors(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """(step key, error message) of each failed step of the run: one line each (see
+    naming_partitions); the traces stay in the run's event log (the UI) and the CLI's log file."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    errors = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if not event:
+            continue
+        failure = event.step_failure_data
+        # A Failure's description (naming_partitions: one line), else the error's first line
+        if failure.user_failure_data and failure.user_failure_data.description:
+            errors.append((event.step_key or "", failure.user_failure_data.description))
+        elif failure.error:
+            errors.append((event.step_key or "", failure.error.message.strip().splitlines()[0]))
+    return errors
+
+
+def run_failure_message(instance: dg.DagsterInstance, run_id: str) -> str:
+    """Why a run that failed before any step (e.g. a resource that could not start) failed."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+    messages = [
+        record.event_log_entry.dagster_event.message
+        for record in records
+        if record.event_log_entry.dagster_event
+    ]
+    return next((message for message in messages if message), "the run failed before any step")
+
+
+def handle_failed_run(
+    instance: dg.DagsterInstance, engine: Engine, analytics_schema: str, run: dg.DagsterRun
+) -> list[dg.RunRequest] | None:
+    """Records a failed scoring run in run_failures, posts it to the webhook, and returns its
+    isolation runs; None when it was handled already. The daemon's sensor and the command
+    that ran the run (which waits for the isolation) both call this: the first to record the
+    run isolates it, so nothing is isolated twice."""
+    keys = run_partition_keys(run, instance)
+    errors = step_errors(instance, run.run_id)
+    requests = isolation_requests(run, keys)
+    record = {
+        "run_id": run.run_id,
+        "failed_at": datetime.now(UTC),
+        "partition_keys": keys,
+        "failed_steps": [step for step, _ in errors],
+        "error": "\n".join(error for _, error in errors) or run_failure_message(instance, run.run_id),
+        "isolation_runs": len(requests),
+        "webhook_status": "pending",
+    }
+    table = f"{analytics_schema}.run_failures"
+    if not claim_run_failure(engine, table, record):
+        return None
+    webhook = os.environ.get(WEBHOOK_ENV)
+    status = post_json(webhook, {"event": "scoring_run_failed", **record}) if webhook else "not configured"
+    set_webhook_status(engine, table, run.run_id, status)
+    return requests
+
+
 @dg.run_failure_sensor(
     name="isolate_failed_tenants",
     monitored_jobs=[scoring_job],
@@ -87,40 +145,15 @@ def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRe
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "On a failed scoring run: records it in analytics.run_failures, posts it to "
-        f"{WEBHOOK_ENV} when set, and re-runs a multi-tenant run tenant by tenant (once)."
+        f"{WEBHOOK_ENV} when set, and re-runs a multi-tenant run tenant by tenant (once). "
+        "A run started by crm-scoring is handled by the command itself, which waits for it."
     ),
 )
 def isolate_failed_tenants(context: dg.RunFailureSensorContext, warehouse: WarehouseResource):
     run = context.dagster_run
-    keys = run_partition_keys(run, context.instance)
-    failed_steps = [event.step_key or "" for event in context.get_step_failure_events()]
-    errors = [
-        event.event_specific_data.error.message.strip()
-        for event in context.get_step_failure_events()
-        if event.event_specific_data and event.event_specific_data.error
-    ]
-    requests = isolation_requests(run, keys)
-    record = {
-        "run_id": run.run_id,
-        "failed_at": datetime.now(UTC),
-        "partition_keys": keys,
-        "failed_steps": failed_steps,
-        "error": "\n".join(errors) or context.failure_event.message or "unknown error",
-        "isolation_runs": len(requests),
-    }
-    webhook = os.environ.get(WEBHOOK_ENV)
-    record["webhook_status"] = (
-        post_json(webhook, {"event": "scoring_run_failed", **record}) if webhook else "not configured"
-    )
-    with warehouse.engine.begin() as connection:
-        connection.execute(
-            text(
-                f"insert into {warehouse.table('run_failures')} (run_id, failed_at, partition_keys, "
-                "failed_steps, error, isolation_runs, webhook_status) values (:run_id, :failed_at, "
-                ":partition_keys, :failed_steps, :error, :isolation_runs, :webhook_status) "
-                "on conflict (run_id) do nothing"
-            ),
-            record,
-        )
-    context.log.info(f"Run {run.run_id} failed on {len(keys)} partition(s); {len(requests)} isolation run(s)")
+    requests = handle_failed_run(context.instance, warehouse.engine, warehouse.analytics_schema, run)
+    if requests is None:
+        yield dg.SkipReason(f"Run {run.run_id} was handled already (by the command that ran it)")
+        return
+    context.log.info(f"Run {run.run_id} failed; {len(requests)} isolation run(s)")
     yield from requests

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import dagster as dg
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, describe_per_tenant, scoring_config
+from crm_scoring.defs.scoring import customer_scores, scoring_config, tenant_counts
 from crm_scoring.rules.trends import customer_trends, tenant_averages
 from crm_scoring.settings import RISING_RISK_ENV
 
@@ -29,8 +29,6 @@ _SCORES = ["tenant_id", "customer_id", "engagement_score", "churn_risk_score"]
 def score_trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     configs = scoring_config(context)
-    rising_points: dict[str, int] = {}
-    rising = customers = 0
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("score_trends", [scope]):
             history = {
@@ -45,20 +43,24 @@ def score_trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 tenant_id: configs.config_for(tenant_id).trends.rising_risk_points
                 for tenant_id in scope.tenant_ids
             }
-            rising_points.update(points)
             trends = customer_trends(history[0], history[7], history[30], points)
             averages = tenant_averages(trends, scope.tenant_ids)
             for frame in (trends, averages):
                 frame.insert(0, "as_of_date", scope.as_of_date)
             warehouse.replace_partition("customer_score_trends", scope, trends)
             warehouse.replace_partition("tenant_daily_averages", scope, averages)
-            rising += int(trends["rising_risk"].sum())
-            customers += len(trends)
-    return dg.MaterializeResult(
-        metadata={
-            "customers": customers,
-            "rising_risk_customers": rising,
-            "rising_risk_points": describe_per_tenant(rising_points),
-            "duration_seconds": round(time.monotonic() - started, 3),
-        }
-    )
+            customers = tenant_counts(trends, scope.tenant_ids)
+            rising = tenant_counts(trends[trends["rising_risk"].astype(bool)], scope.tenant_ids)
+            add_partition_metadata(
+                context,
+                scope.as_of_date,
+                {
+                    tenant_id: {
+                        "customers": customers[tenant_id],
+                        "rising_risk_customers": rising[tenant_id],
+                        "rising_risk_points": points[tenant_id],
+                    }
+                    for tenant_id in scope.tenant_ids
+                },
+            )
+    return dg.MaterializeResult(metadata={"duration_seconds": round(time.monotonic() - started, 3)})

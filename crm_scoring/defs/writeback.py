@@ -2,11 +2,12 @@
 the CRM's own profiles, so the application can show them on the customer page."""
 
 import os
+from collections import Counter
 
 import dagster as dg
 from sqlalchemy import text
 
-from crm_scoring.defs.partitions import PARTITIONED_ASSET, naming_partitions
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.warehouse.writes import lock_partitions
@@ -30,9 +31,8 @@ def profile_writeback(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     if os.environ.get(WRITEBACK_ENV) != "1":
-        return dg.MaterializeResult(metadata={"enabled": False, "profiles_updated": 0})
+        return dg.MaterializeResult(metadata={"enabled": False})
     profiles = warehouse.source_table("customer_profiles")
-    updated = 0
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("profile_writeback", [scope]), warehouse.engine.begin() as connection:
             present = set(
@@ -50,7 +50,7 @@ def profile_writeback(
                     f"{profiles} lacks {', '.join(missing)}: add them (see README) or unset {WRITEBACK_ENV}"
                 )
             lock_partitions(connection, profiles, scope.as_of_date, scope.tenant_ids)
-            updated += connection.execute(
+            updated = connection.execute(
                 text(
                     f"update {profiles} as p set engagement_score = s.engagement_score, "
                     "engagement_score_at = s.scored_at, churn_risk_score = s.churn_risk_score, "
@@ -61,8 +61,15 @@ def profile_writeback(
                     "     or p.churn_risk_score is distinct from s.churn_risk_score) "
                     f"and not exists (select 1 from {warehouse.table('customer_scores')} as newer "
                     "     where newer.tenant_id = s.tenant_id and newer.customer_id = s.customer_id "
-                    "     and newer.as_of_date > s.as_of_date)"
+                    "     and newer.as_of_date > s.as_of_date) "
+                    "returning p.tenant_id"
                 ),
                 {"day": scope.as_of_date, "tenants": list(scope.tenant_ids)},
-            ).rowcount
-    return dg.MaterializeResult(metadata={"enabled": True, "profiles_updated": updated})
+            ).scalars()
+            counts = Counter(updated)
+        add_partition_metadata(
+            context,
+            scope.as_of_date,
+            {tenant_id: {"profiles_updated": counts[tenant_id]} for tenant_id in scope.tenant_ids},
+        )
+    return dg.MaterializeResult(metadata={"enabled": True})

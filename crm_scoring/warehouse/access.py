@@ -47,6 +47,29 @@ BI_TABLES = (
 
 
 def reader_ddl(schema: str) -> list[str]:
+    """The reader roles' grants and row-level security, ending with their version (a hash of
+    the statements) on reader_tenant(), by which `grant-reader` knows they are in place."""
+    statements = _grants_and_policies(schema)
+    return [*statements, f"comment on function {schema}.reader_tenant() is '{_version(statements)}'"]
+
+
+def apply_reader_ddl(engine: Engine, schema: str) -> None:
+    """Applies reader_ddl unless this version of it is in place: its ALTER TABLE and CREATE
+    POLICY lock every analytics table exclusively, and BI readers would queue behind them."""
+    with engine.connect() as connection:
+        applied = connection.execute(
+            text("select obj_description(to_regprocedure(:function), 'pg_proc')"),
+            {"function": f"{schema}.reader_tenant()"},
+        ).scalar()
+    if applied != _version(_grants_and_policies(schema)):
+        apply_ddl(engine, reader_ddl(schema))
+
+
+def _version(statements: list[str]) -> str:
+    return "crm_scoring reader ddl " + hashlib.sha256("\n".join(statements).encode()).hexdigest()[:16]
+
+
+def _grants_and_policies(schema: str) -> list[str]:
     bi = bi_schema_of(schema)
     # A mapped login never uses app.tenant_id, even if also granted the middle tier: a login
     # that anyone could SET its way out of would not be one tenant's login.
@@ -130,7 +153,7 @@ def scram_sha256_verifier(
 def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> str:
     """Creates (or updates) the tenant's login role; returns its name. PostgreSQL receives only
     a SCRAM verifier of the password."""
-    apply_ddl(engine, reader_ddl(schema))
+    apply_reader_ddl(engine, schema)
     role = reader_role_name(tenant_id)
     raw = engine.raw_connection()
     try:
@@ -161,7 +184,7 @@ def grant_reader(engine: Engine, schema: str, tenant_id: str, password: str) -> 
 
 def grant_middle_tier(engine: Engine, schema: str, role: str) -> None:
     """Lets an existing login choose its tenant per session with `SET app.tenant_id`."""
-    apply_ddl(engine, reader_ddl(schema))
+    apply_reader_ddl(engine, schema)
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cursor:

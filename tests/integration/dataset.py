@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
+import dagster as dg
+
 DAY = date(2026, 3, 15)
 AS_OF = datetime(2026, 3, 16, tzinfo=UTC)
 PROFILES_SINCE = datetime(2025, 6, 1, tzinfo=UTC)
@@ -302,3 +304,10 @@ EXPECTED_OVERVIEW = {
     "globex": {"critical": 0, "high": 0, "medium": 0, "low": 1, "total": 1},
 }
 EXPECTED_ALERTS = {("acme", "c2"): 91}
+
+
+def partition_metadata(instance: dg.DagsterInstance, asset: str, tenant: str, day: date = DAY) -> dict:
+    """The metadata values of the latest materialization of one (day, tenant) partition."""
+    key = dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[f"{day}|{tenant}"])
+    [record] = instance.fetch_materializations(key, limit=1).records
+    return {name: value.value for name, value in record.asset_materialization.metadata.items()}

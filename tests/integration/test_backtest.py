@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import dagster as dg
 import pandas as pd
 import pytest
 from sqlalchemy import text
@@ -167,19 +166,20 @@ def test_outcomes_and_figures_in_tables_and_dagster_metadata(backtested, instanc
     globex_bands = bands[bands["tenant_id"] == "globex"].set_index("band")
     assert globex_bands["customers"].to_dict() == {"low": 1, "medium": 0, "high": 0, "critical": 0}
 
-    event = instance.get_latest_materialization_event(dg.AssetKey("churn_backtest"))
-    metadata = event.asset_materialization.metadata
-    assert metadata["tenants_evaluated"].value == 2
-    assert metadata["customers_evaluated"].value == 8  # 7 acme + 1 globex
-    assert "| 2026-03-15 | acme | 7 | 4 | 57.1% | 0.708 | 80 | 1 | 100.0% | 25.0% | 1.75x |" in (
-        metadata["figures"].value
+    metadata = dataset.partition_metadata(instance, "churn_backtest", "acme", DAY)
+    assert metadata["customers_evaluated"] == 7  # globex's 1 is in its own partition
+    assert (
+        "| 2026-03-15 | acme | 7 | 4 | 57.1% | 0.708 | 80 | 1 | 100.0% | 25.0% | 1.75x |"
+        in (metadata["figures"])
     )
+    assert "globex" not in metadata["figures"] + metadata["calibration"] + metadata["lift_curve"]
     # critical band: 1 of 1 churned -> a full 20-block bar; low: 1/3 -> 6.67 blocks = 6 and 5/8
-    assert "| critical | 80-100 | 1 | 91.0 | 1 | 100.0% | " + "█" * 20 + " |" in metadata["calibration"].value
-    assert "| low | 0-29 | 3 | 9.3 | 1 | 33.3% | ██████▋ |" in metadata["calibration"].value
+    assert "| critical | 80-100 | 1 | 91.0 | 1 | 100.0% | " + "█" * 20 + " |" in metadata["calibration"]
+    assert "| low | 0-29 | 3 | 9.3 | 1 | 33.3% | ██████▋ |" in metadata["calibration"]
     # the top 10% of acme (0.7 customers) holds 0.7 of its 4 churners: 17.5%, lift 1.75
-    assert "| 10% | 0.7 | 0.7 | 17.5% |" in metadata["lift_curve"].value
+    assert "| 10% | 0.7 | 0.7 | 17.5% |" in metadata["lift_curve"]
     assert "not_evaluated" not in metadata
+    assert dataset.partition_metadata(instance, "churn_backtest", "globex", DAY)["customers_evaluated"] == 1
 
 
 def test_rerun_replaces_and_a_day_without_scores_records_nothing(
@@ -199,15 +199,12 @@ def test_rerun_replaces_and_a_day_without_scores_records_nothing(
     assert run.success
     assert _rows(engine, settings, "churn_backtest", next_day).empty
     assert _rows(engine, settings, "churn_backtest_calibration", next_day).empty
-    metadata = instance.get_latest_materialization_event(
-        dg.AssetKey("churn_backtest")
-    ).asset_materialization.metadata
-    assert metadata["tenants_evaluated"].value == 0
-    assert metadata["not_evaluated"].value == (
-        "no ACTIVE customer scored on the evaluated day, nothing recorded: "
-        "acme (2026-03-16), globex (2026-03-16)"
-    )
-    assert metadata["figures"].value == "No customer to evaluate."
+    for tenant in ("acme", "globex"):
+        metadata = dataset.partition_metadata(instance, "churn_backtest", tenant, next_day)
+        assert metadata["customers_evaluated"] == 0
+        assert metadata["evaluated_as_of_date"] == "2026-03-16"
+        assert metadata["not_evaluated"] == "no ACTIVE customer scored on the evaluated day, nothing recorded"
+        assert metadata["figures"] == "No customer to evaluate."
 
 
 # Backfilled history: everything is loaded at once, after the fact, as a new tenant backfilling

@@ -133,13 +133,17 @@ def test_rules_are_applied_as_documented(scored_with_bad_rows, engine, settings)
 
 
 def test_counts_surface_in_dagster_metadata_and_checks(scored_with_bad_rows, instance) -> None:
-    event = instance.get_latest_materialization_event(dg.AssetKey("customer_scores"))
-    metadata = event.asset_materialization.metadata
-    assert metadata["rule: activities ignored: unknown_customer"].value == 1
-    assert metadata["rule: customer_profiles scored as 0: null_lifetime_value"].value == 3
-    assert metadata["rule: activities ignored: unknown_customer (unknown tenant)"].value == 1
-    assert metadata["rule: customer_notes ignored: null_timestamp (unknown tenant)"].value == 1
-    assert metadata["rows_excluded_or_flagged"].value == 22  # the sum of the rules above
+    metadata = dataset.partition_metadata(instance, "customer_scores", "acme")
+    assert metadata["rule: activities ignored: unknown_customer"] == 1
+    assert metadata["rule: customer_profiles scored as 0: null_lifetime_value"] == 3
+    assert metadata["rule: activities ignored: unknown_customer (unknown tenant)"] == 1
+    assert metadata["rule: customer_notes ignored: null_timestamp (unknown tenant)"] == 1
+    assert metadata["rows_excluded_or_flagged"] == 22  # the sum of the rules above
+    # globex's partition: none of acme's rules, only the day's unknown-tenant bucket (4 rows)
+    globex = dataset.partition_metadata(instance, "customer_scores", "globex")
+    assert globex["rows_excluded_or_flagged"] == 4
+    assert "rule: activities ignored: unknown_customer" not in globex
+    assert globex["rule: activities ignored: unknown_customer (unknown tenant)"] == 1
     check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(dg.AssetKey("customer_scores"), "input_rows_excluded_by_rule")]
     )

@@ -105,20 +105,6 @@ def test_grant_reader_without_createrole_is_a_one_line_error(tmp_path: Path, ser
     assert line.startswith("error: ") and "CREATEROLE" in line
 
 
-@pytest.fixture
-def cli_database(instance, database_url, dagster_storage_url, settings, load_sources) -> dict[str, str]:
-    """The test warehouse holding the hand-built dataset, and the (wiped) Dagster storage, as the
-    CLI's environment: nothing scored yet."""
-    load_sources(dataset.SOURCES)
-    return {
-        "CRM_SCORING_DATABASE_URL": database_url,
-        "CRM_SCORING_DAGSTER_STORAGE_URL": dagster_storage_url,
-        "CRM_SCORING_SOURCE_SCHEMA": settings.source_schema,
-        "CRM_SCORING_ANALYTICS_SCHEMA": settings.analytics_schema,
-        "CRM_SCORING_TIMEZONE": "UTC",
-    }
-
-
 def test_an_unknown_tenant_is_refused_before_anything_starts(tmp_path: Path, cli_database) -> None:
     result = crm_scoring(
         "run", "--date", str(dataset.DAY), "--tenant", "initech", home=tmp_path, **cli_database

@@ -1,5 +1,6 @@
-"""A fault in one tenant's partition, injected into the real PostgreSQL: the other tenants still
-get their scores, exactly the bad tenant ends failed with an error naming it, and it reruns."""
+"""A fault in one tenant's partition, injected into the real PostgreSQL, through the command line
+as on-call meets it: `crm-scoring run` isolates it and names exactly that tenant, `status` agrees,
+the failure is on the job's page and the daemon's sensor sees it (without isolating it twice)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.execution.build_resources import wrap_resources_for_execution
+from dagster._core.remote_origin import RemoteRepositoryOrigin
+from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+from dagster._core.workspace.load import location_origins_from_yaml_paths
 from sqlalchemy import Engine, text
 
-from crm_scoring import operations
 from crm_scoring.definitions import defs
 from crm_scoring.defs.sensors import isolate_failed_tenants
-from crm_scoring.settings import Settings
+from crm_scoring.settings import PROJECT_ROOT, Settings
 from tests.integration import dataset
+from tests.integration.test_cli import crm_scoring
 
 pytestmark = pytest.mark.integration
+
+# The code location as the webserver and the daemon load it.
+[WORKSPACE_LOCATION] = location_origins_from_yaml_paths([str(PROJECT_ROOT / "workspace.yaml")])
+REPOSITORY_LABEL = RemoteRepositoryOrigin(WORKSPACE_LOCATION, "__repository__").get_label()
 
 
 @pytest.fixture
@@ -40,83 +49,93 @@ def poisoned_tenant(engine: Engine, settings: Settings):
         connection.execute(text(f"drop trigger if exists refuse_globex on {table}"))
 
 
-def _failure_context(instance: dg.DagsterInstance, run_id: str) -> dg.RunFailureSensorContext:
-    run = instance.get_run_by_id(run_id)
-    event = (
-        instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-        .records[0]
-        .event_log_entry.dagster_event
-    )
-    return dg.build_run_status_sensor_context(
+def _daemon_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorExecutionData:
+    """One tick of isolate_failed_tenants as the daemon evaluates it: in the workspace's code
+    location, which decides which runs it monitors."""
+    context = dg.SensorEvaluationContext(
+        instance_ref=None,
+        instance=instance,
+        cursor=cursor,
+        repository_name="__repository__",
+        definitions=defs,
         sensor_name=isolate_failed_tenants.name,
-        dagster_event=event,
-        dagster_instance=instance,
-        dagster_run=run,
-        resources=defs.resources,
-    ).for_run_failure()
+        resources=wrap_resources_for_execution(defs.resources),
+        code_location_origin=WORKSPACE_LOCATION,
+    )
+    return isolate_failed_tenants.evaluate_tick(context)
 
 
-def _execute(instance: dg.DagsterInstance, request: dg.RunRequest, log: Path) -> tuple[str, bool]:
-    # An isolation run covers one tenant's days of the failed run: a partition range in its tags.
-    return operations.execute_scoring_run(instance, request.tags, log)
-
-
-def _partitions(request: dg.RunRequest) -> str:
-    start, end = (request.tags[f"dagster/asset_partition_range_{side}"] for side in ("start", "end"))
-    return start if start == end else f"{start}…{end}"
-
-
-def test_bad_tenant_is_isolated_named_and_rerunnable(
-    instance, engine, settings, load_sources, poisoned_tenant, tmp_path
+def test_one_failing_tenant_is_isolated_named_and_on_the_jobs_page(
+    instance, engine, settings, cli_database, poisoned_tenant, tmp_path: Path
 ) -> None:
-    load_sources(dataset.SOURCES)
-    registered = operations.sync_tenants(instance, engine, settings)
-    log = tmp_path / "run.log"
-    [daily] = operations.score_day(instance, dataset.DAY, registered, None, log)
-    assert not daily.success  # one tenant's fault fails the all-tenant run
-
-    requests = list(isolate_failed_tenants(_failure_context(instance, daily.run_id)))
-    keys = sorted(_partitions(request) for request in requests)
-    assert keys == [f"{dataset.DAY}|acme", f"{dataset.DAY}|globex"]
-    with engine.connect() as connection:
-        record = connection.execute(
-            text(f"select * from {settings.analytics_schema}.run_failures where run_id = :id"),
-            {"id": daily.run_id},
-        ).one()
-    assert record.isolation_runs == 2
-    assert "customer_scores" in record.error and "globex" in record.error
-    assert "injected fault" in record.error
-    assert record.webhook_status == "not configured"
-
-    results = {_partitions(request): _execute(instance, request, log) for request in requests}
-    assert results[f"{dataset.DAY}|acme"][1] is True
-    assert results[f"{dataset.DAY}|globex"][1] is False
-    # An isolated run that fails asks for nothing more: retries are bounded.
-    isolated_failure = _failure_context(instance, results[f"{dataset.DAY}|globex"][0])
-    assert list(isolate_failed_tenants(isolated_failure)) == []
-
-    status = {s.tenant_id: s for s in operations.day_status(instance, dataset.DAY, registered)}
-    assert status["acme"].state == "materialized"
-    assert status["globex"].state == "failed"
-    assert "tenant(s) globex" in status["globex"].error
-    assert "injected fault for tenant globex" in status["globex"].error
-    assert status["globex"].run_id == results[f"{dataset.DAY}|globex"][0]
-    with engine.connect() as connection:
-        scored = dict(
-            connection.execute(
-                text(
-                    f"select tenant_id, count(*) from {settings.analytics_schema}.customer_scores "
-                    "where as_of_date = :day group by tenant_id"
-                ),
-                {"day": dataset.DAY},
-            ).all()
+    day = str(dataset.DAY)
+    with engine.begin() as connection:  # figures of an earlier run of globex's day
+        connection.execute(
+            text(
+                f"insert into {settings.analytics_schema}.churn_risk_overview (as_of_date, tenant_id, "
+                "critical, high, medium, low, total) values (:day, 'globex', 777, 0, 0, 0, 777)"
+            ),
+            {"day": dataset.DAY},
         )
-    assert scored == {"acme": 6}
+    cursor = _daemon_tick(instance, None).cursor  # the daemon was watching before the run
+
+    run = crm_scoring("run", "--date", day, home=tmp_path, **cli_database)
+    assert run.returncode == 1, run.stderr[-3000:]
+    output = run.stdout + run.stderr
+    # One line names the tenant, the asset and the cause; no trace, no stale figures.
+    [cause] = [line for line in output.splitlines() if "injected fault" in line]
+    print(output)  # shown when an assertion fails
+    assert cause.startswith("FAILED globex: customer_scores failed for 2026-03-15 tenant(s) globex: ")
+    assert "RaiseException: injected fault for tenant globex" in cause
+    assert "COPY customer_scores" in cause  # the table and the refused row
+    assert "Traceback" not in output and "Empty DataFrame" not in output
+    rows_of = {line.split()[0] for line in run.stdout.splitlines() if line.strip()}
+    assert "acme" in rows_of and "globex" not in rows_of  # figures of acme only, not globex's old ones
+    assert "error: 1 of 2 tenant(s) not scored on 2026-03-15: globex" in run.stderr
+    assert "injected fault" in (tmp_path / "logs" / f"run-{day}.log").read_text()  # the trace
+
+    status = crm_scoring("status", "--date", day, home=tmp_path, **cli_database)
+    assert status.returncode == 1, status.stderr[-3000:]
+    lines = status.stdout.splitlines()
+    assert [line.split()[:2] for line in lines[1:3]] == [["acme", "materialized"], ["globex", "failed"]]
+    assert sum("injected fault" in line for line in lines) == 1
+    assert f"{day}: 1 materialized, 1 failed, 0 missing or in progress, of 2 tenants" in status.stdout
+
+    # The job's page lists the runs of the job in its code location, as the UI queries them.
+    on_the_page = instance.get_runs(
+        dg.RunsFilter(job_name="scoring_job", tags={REPOSITORY_LABEL_TAG: REPOSITORY_LABEL})
+    )
+    by_tenants = {(r.tags["crm_scoring/tenants"], r.status) for r in on_the_page}
+    assert by_tenants == {
+        ("acme…globex", dg.DagsterRunStatus.FAILURE),
+        ("acme", dg.DagsterRunStatus.SUCCESS),  # the isolation runs, one per tenant
+        ("globex", dg.DagsterRunStatus.FAILURE),
+    }
+    [daily] = [r for r in on_the_page if r.tags["crm_scoring/tenants"] == "acme…globex"]
+
+    # The daemon's sensor sees the failed run, which the command has handled: not twice.
+    tick = _daemon_tick(instance, cursor)
+    assert tick.run_requests == []
+    assert tick.skip_message == f"Run {daily.run_id} was handled already (by the command that ran it)"
+    with engine.connect() as connection:
+        failures = connection.execute(
+            text(f"select run_id, isolation_runs, error from {settings.analytics_schema}.run_failures")
+        ).all()
+    assert {(row.run_id == daily.run_id, row.isolation_runs) for row in failures} == {(True, 2), (False, 0)}
+    # A run nobody handled yet (the schedule's): the sensor isolates it, one run per tenant.
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"delete from {settings.analytics_schema}.run_failures where run_id = :id"),
+            {"id": daily.run_id},
+        )
+    requests = _daemon_tick(instance, cursor).run_requests
+    assert sorted(r.tags["crm_scoring/tenant"] for r in requests) == ["acme", "globex"]
 
     # The fault is fixed; rerunning only the failed tenant completes the day.
     with engine.begin() as connection:
         connection.execute(text(f"drop trigger refuse_globex on {settings.analytics_schema}.customer_scores"))
-    [rerun] = operations.score_day(instance, dataset.DAY, registered, ["globex"], log)
-    assert rerun.success
-    states = {s.tenant_id: s.state for s in operations.day_status(instance, dataset.DAY, registered)}
-    assert states == {"acme": "materialized", "globex": "materialized"}
+    rerun = crm_scoring("rerun-failed", "--date", day, home=tmp_path, **cli_database)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "Rerunning 1 failed tenant(s): globex" in rerun.stdout
+    scored = crm_scoring("status", "--date", day, home=tmp_path, **cli_database)
+    assert f"{day}: 2 materialized, 0 failed" in scored.stdout

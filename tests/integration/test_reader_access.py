@@ -160,3 +160,16 @@ def test_writes_and_other_relations_are_refused(readers, settings) -> None:
             pytest.raises(ProgrammingError, match="permission denied"),
         ):
             acme.execute(text(statement.format(**names)))
+
+
+def test_granting_again_takes_no_ddl(readers, engine, settings) -> None:
+    # The grants and policies are in place: another tenant's login must not re-create them
+    # (their ALTER TABLE and CREATE POLICY would lock every analytics table against BI readers).
+    def policies() -> list:
+        with engine.connect() as connection:
+            return connection.execute(text("select oid, polname from pg_policy order by oid")).all()
+
+    before = policies()
+    assert before  # tenant_isolation and middle_tier_tenant on each table
+    grant_reader(engine, settings.analytics_schema, "acme", "pw-acme")
+    assert policies() == before

@@ -99,15 +99,43 @@ def test_alerts_and_distributions(scored, engine, settings) -> None:
         assert {k: int(v) for k, v in overview.loc[tenant, list(expected)].items()} == expected
 
 
-# These two read the latest materialization: before the reruns below make a one-tenant one.
-def test_distribution_charts_are_in_the_metadata(scored, instance) -> None:
+def test_each_partition_carries_its_own_figures(scored, instance) -> None:
+    def figures(asset: str, *names: str) -> dict[str, tuple]:
+        return {
+            tenant: tuple(dataset.partition_metadata(instance, asset, tenant)[name] for name in names)
+            for tenant in ("acme", "globex")
+        }
+
+    # acme: c1, c2, c3, c6, c7, c8 scored (merged c4 and deleted c5 not); globex: g1
+    assert figures("customer_scores", "customers_scored") == {"acme": (6,), "globex": (1,)}
+    # acme's c2 (91) is the one alert: globex raised and opened none
+    assert figures("churn_alerts", "alerts_raised", "threshold") == {"acme": (1, 80), "globex": (0, 80)}
+    assert figures("churn_alert_episodes", "alerts_opened", "alerts_resolved") == {
+        "acme": (1, 0),
+        "globex": (0, 0),
+    }
+    assert figures("churn_risk_overview", "score_rows_read", "rows_written") == {
+        "acme": (6, 1),
+        "globex": (1, 1),
+    }
     for asset in ("engagement_distribution", "churn_risk_overview"):
-        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
-        picture = event.asset_materialization.metadata["distribution"]
-        assert isinstance(picture, dg.MarkdownMetadataValue)
-        # one chart per tenant of the run (acme, globex), no cap note with two
-        assert picture.value.count("](data:image/png;base64,iVBORw0KGgo") == 2, asset
-        assert "largest" not in picture.value
+        for tenant in ("acme", "globex"):
+            picture = dataset.partition_metadata(instance, asset, tenant)["distribution"]
+            # the partition's own tenant, one chart (its title is inside the PNG: count images)
+            assert picture.count("](data:image/png;base64,iVBORw0KGgo") == 1, (asset, tenant)
+
+
+def test_data_quality_counts_have_a_unique_key(scored, engine, settings) -> None:
+    with engine.connect() as connection:
+        definition = connection.execute(
+            text(
+                "select indexdef from pg_indexes "
+                "where schemaname = :schema and tablename = 'data_quality_issues'"
+            ),
+            {"schema": settings.analytics_schema},
+        ).scalar_one()
+    assert definition.startswith("CREATE UNIQUE INDEX data_quality_issues_pk")
+    assert definition.endswith("(as_of_date, tenant_id, source_table, rule)")
 
 
 def test_expected_input_rules_pass_the_check_with_their_counts(scored, instance) -> None:

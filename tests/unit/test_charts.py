@@ -10,10 +10,10 @@ from crm_scoring.charts import (
     DPI,
     FIGSIZE_INCHES,
     BarChart,
-    charts_markdown,
     churn_risk_charts,
     engagement_charts,
     largest,
+    partition_pictures,
     render_png,
 )
 from crm_scoring.rules.distributions import churn_risk_overview_rows, engagement_distribution_rows
@@ -73,11 +73,15 @@ def test_png_decodes_at_the_requested_size() -> None:
     assert len(png) < 20_000
 
 
-def test_markdown_embeds_each_chart_and_says_when_capped() -> None:
+def test_each_partition_gets_its_chart_the_largest_as_png_the_rest_as_counts() -> None:
     charts = [_chart(f"t{i:02}", i) for i in range(5)]
-    markdown = charts_markdown(charts, limit=3)
-    images = re.findall(r"!\[engagement\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
-    assert len(images) == 3
-    assert all(base64.b64decode(image).startswith(b"\x89PNG") for image in images)
-    assert "3 largest of 5" in markdown
-    assert "largest" not in charts_markdown(charts[:3], limit=3)
+    pictures = partition_pictures(charts, limit=3)
+    assert set(pictures) == {("2026-03-15", f"t{i:02}") for i in range(5)}
+    for tenant in ("t04", "t03", "t02"):  # the 3 largest: 4, 3 and 2 customers
+        [image] = re.findall(
+            r"^!\[engagement\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)$", pictures["2026-03-15", tenant]
+        )
+        assert base64.b64decode(image).startswith(b"\x89PNG")
+    # t01: its own counts, no image
+    assert "data:image" not in pictures["2026-03-15", "t01"]
+    assert pictures["2026-03-15", "t01"].endswith("| 1 | 0 |")
