@@ -65,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tenant", action="append", help="a tenant to score (repeatable); default all")
     run.set_defaults(handler=_run)
 
+    train = commands.add_parser(
+        "train-model", help="train the learned churn model now (also weekly), through Dagster, and print it"
+    )
+    train.add_argument(
+        "--observed-until", help="the last day whose events count, YYYY-MM-DD; default yesterday"
+    )
+    train.set_defaults(handler=_train_model)
+
     backfill = commands.add_parser(
         "backfill", help="score a range of past days, a few Dagster runs per month, resumable"
     )
@@ -587,6 +595,36 @@ def _init_db(args: argparse.Namespace) -> int:
     )
     with dg.DagsterInstance.get() as instance:
         return 0 if _publish_views(instance, settings) else 1
+
+
+def _train_model(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    settings = load_settings()
+    observed_until = (
+        operations.parse_day(args.observed_until, settings, operations.today_in(settings), "--observed-until")
+        if args.observed_until
+        else None
+    )
+    _ready_database()
+    log = settings.home / "logs" / "churn-model.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.get() as instance:
+        run_id, success = operations.train_churn_model(instance, observed_until, log)
+        if not success:
+            print(
+                f"error: training the churn model failed (run {run_id}); see the run in the UI",
+                file=sys.stderr,
+            )
+            return 1
+        event = instance.get_latest_materialization_event(dg.AssetKey("churn_model"))
+        metadata = event.asset_materialization.metadata
+    print(f"Churn model trained (run {run_id}), labelled days {metadata['labelled_days'].value}:")
+    print(metadata["tenants"].value)
+    print()
+    print(metadata["figures"].value)
+    print("\nHow to read these figures: docs/churn-model.md")
+    return 0
 
 
 def _publish_views(instance, settings: Settings) -> bool:

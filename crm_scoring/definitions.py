@@ -4,6 +4,7 @@ raw CRM tables -> dbt staging -> customer_features (+ data_quality_issues) -> cu
 -> churn_alerts -> churn_alert_episodes (+ webhook outbox); engagement_distribution,
 churn_risk_overview, score_trends, churn_backtest, profile_writeback -> the contracted BI views
 (bi/*). Views (staging and BI) are published when their definition changes, not daily.
+churn_model, weekly: the learned churn model, trained into analytics.model_registry.
 Scored daily at 02:00 for every tenant in one run; failed runs are recorded and re-run tenant
 by tenant.
 """
@@ -17,6 +18,12 @@ from crm_scoring.defs.bi_marts import (
     publish_changed_views,
     publish_views,
 )
+from crm_scoring.defs.churn_model import (
+    CHURN_MODEL_JOB_NAME,
+    churn_model,
+    churn_model_job,
+    weekly_churn_model,
+)
 from crm_scoring.defs.dbt import crm_source_specs
 from crm_scoring.defs.jobs import SCORING_ASSETS, SCORING_JOB_NAME, scoring_job
 from crm_scoring.defs.resources import build_resources
@@ -24,9 +31,9 @@ from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
 
 defs = dg.Definitions(
-    assets=[*crm_source_specs(), *SCORING_ASSETS, crm_views],
-    jobs=[scoring_job, publish_views],
-    schedules=[daily_scoring],
+    assets=[*crm_source_specs(), *SCORING_ASSETS, crm_views, churn_model],
+    jobs=[scoring_job, publish_views, churn_model_job],
+    schedules=[daily_scoring, weekly_churn_model],
     sensors=[register_new_tenants, isolate_failed_tenants, deliver_churn_alerts, publish_changed_views],
     resources=build_resources(),
 )
@@ -39,3 +46,7 @@ def resolved_scoring_job() -> dg.JobDefinition:
 
 def resolved_publish_job() -> dg.JobDefinition:
     return defs.resolve_job_def(PUBLISH_JOB_NAME)
+
+
+def resolved_churn_model_job() -> dg.JobDefinition:
+    return defs.resolve_job_def(CHURN_MODEL_JOB_NAME)

@@ -204,8 +204,29 @@ def views_exist(engine: Engine, settings: Settings) -> bool:
     )
 
 
+def train_churn_model(
+    instance: dg.DagsterInstance, observed_until: date | None, output_log: Path
+) -> tuple[str, bool]:
+    """Trains the churn model now (the weekly schedule's job), as of the end of
+    ``observed_until`` (default yesterday), recorded in the instance like any other run."""
+    from crm_scoring.definitions import resolved_churn_model_job
+
+    config = {"observed_until": observed_until.isoformat() if observed_until else None}
+    return _execute(
+        resolved_churn_model_job,
+        instance,
+        {"crm_scoring/trigger": "cli"},
+        output_log,
+        ops={"churn_model": {"config": config}},
+    )
+
+
 def _execute(
-    job: Callable[[], dg.JobDefinition], instance: dg.DagsterInstance, tags: dict[str, str], output_log: Path
+    job: Callable[[], dg.JobDefinition],
+    instance: dg.DagsterInstance,
+    tags: dict[str, str],
+    output_log: Path,
+    ops: dict | None = None,
 ) -> tuple[str, bool]:
     # dbt's progress lines go to the log file; the UI keeps them per step as well.
     with output_log.open("a") as log, contextlib.redirect_stdout(log):
@@ -213,7 +234,7 @@ def _execute(
             dg.reconstructable(job),
             instance=instance,
             tags=tags,
-            run_config=_QUIET_CONSOLE,
+            run_config={**_QUIET_CONSOLE, **({"ops": ops} if ops else {})},
             raise_on_error=False,
         )
     return result.run_id, result.success

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-# 1: the day itself (data-quality checks); 30/90/180: the specification's windows.
-WINDOW_DAYS = (1, 30, 90, 180)
+# 1: the day itself (data-quality checks); 30/90/180: the specification's windows; 7 and 365:
+# the behaviour features' (customer_behaviour_features).
+WINDOW_DAYS = (1, 7, 30, 90, 180, 365)
 
 # A tenant id is its own Dagster partition key when it is plain: "|" separates a key's
 # dimensions and "," separates keys in selections, so anything else gets a derived key.
@@ -41,6 +42,20 @@ def as_of_instant(as_of_date: date, tz: ZoneInfo) -> datetime:
 def window_start(as_of: datetime, days: int) -> datetime:
     """``date.setDate(date.getDate() - days)``: calendar days back, wall-clock time kept."""
     return as_of - timedelta(days=days)
+
+
+def churn_window(as_of_date: date, horizon_days: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The outcome window of day D: [as_of(D), as_of(D + horizon)), the horizon's days after D.
+    The backtest of day D + horizon judges D's scores on the same window."""
+    return as_of_instant(as_of_date, tz), as_of_instant(as_of_date + timedelta(days=horizon_days), tz)
+
+
+def days_with_observed_horizon(
+    days: Iterable[date], horizon_days: int, observed_until: datetime, tz: ZoneInfo
+) -> list[date]:
+    """The days (sorted, once each) whose whole outcome window ends by ``observed_until``: only
+    they can be labelled; a later day's churn is not known yet."""
+    return sorted(day for day in set(days) if churn_window(day, horizon_days, tz)[1] <= observed_until)
 
 
 @dataclass(frozen=True)

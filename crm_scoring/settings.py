@@ -130,3 +130,38 @@ def load_scoring_config(path: Path | None = None) -> ScoringConfigFile:
     return load_config(
         path or scoring_config_path(), defaults_override=override, override_name=RISING_RISK_ENV
     )
+
+
+# The learned churn model (crm_scoring/model): how much history it learns from and when a tenant
+# gets a model of its own. The horizon is CRM_SCORING_CHURN_HORIZON_DAYS, the backtest's.
+CHURN_MODEL_MONTHS_ENV = "CRM_SCORING_CHURN_MODEL_MONTHS"
+CHURN_MODEL_VALIDATION_DAYS_ENV = "CRM_SCORING_CHURN_MODEL_VALIDATION_DAYS"
+CHURN_MODEL_MIN_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_CHURNERS"
+CHURN_MODEL_MIN_POOLED_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_POOLED_CHURNERS"
+CHURN_MODEL_THREADS_ENV = "CRM_SCORING_CHURN_MODEL_THREADS"
+
+
+def churn_model_months() -> int:
+    """How many labelled month-ends the model learns from and is validated on (default 12)."""
+    return _positive_whole(CHURN_MODEL_MONTHS_ENV, "12")
+
+
+def load_churn_model_config():  # -> crm_scoring.model.training.ModelConfig (imported lazily)
+    """The churn model's settings from the environment, with the documented defaults."""
+    from crm_scoring.model.estimators import BoosterSettings
+    from crm_scoring.model.training import ModelConfig
+
+    return ModelConfig(
+        horizon_days=_positive_days(CHURN_HORIZON_ENV, "60"),
+        validation_day_count=_positive_whole(CHURN_MODEL_VALIDATION_DAYS_ENV, "3"),
+        min_tenant_churners=_positive_whole(CHURN_MODEL_MIN_CHURNERS_ENV, "30"),
+        min_pooled_churners=_positive_whole(CHURN_MODEL_MIN_POOLED_CHURNERS_ENV, "5"),
+        booster=BoosterSettings(num_threads=_positive_whole(CHURN_MODEL_THREADS_ENV, "1")),
+    )
+
+
+def _positive_whole(setting: str, default: str) -> int:
+    value = os.environ.get(setting, default)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{setting}={value!r} is not a whole number (1 or more)")
+    return int(value)

@@ -294,7 +294,13 @@ def load_sources(engine: Engine, settings: Settings):
                 )
             )
             # dbt builds these on a first run; the profile history would carry states across tests
-            for dbt_table in ("customer_features", "data_quality_issues", "profile_history"):
+            for dbt_table in (
+                "customer_features",
+                "customer_behaviour_features",
+                "customer_activity_type_counts",
+                "data_quality_issues",
+                "profile_history",
+            ):
                 if connection.execute(text("select to_regclass(:t)"), {"t": f"{out}.{dbt_table}"}).scalar():
                     connection.execute(text(f"truncate {out}.{dbt_table}"))
             for table, rows in tables.items():

@@ -1,4 +1,5 @@
-"""What became of scored customers: the observed churn outcome the backtest compares scores with.
+"""What became of scored customers: the observed churn outcome the backtest compares scores with,
+and the learned churn model's labels (warehouse/labels.py) are made of.
 
 One set-based query per (day, tenants): tenant ids and instants are bound parameters; table
 names are schema-qualified from validated settings.
@@ -6,6 +7,7 @@ names are schema-qualified from validated settings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -15,6 +17,7 @@ from sqlalchemy import Engine, text
 EVALUATED_STATUS = "ACTIVE"
 # A merge folds a duplicate into another profile: the customer stays, so it is no churn.
 MERGED_STATUS = "MERGED"
+_COLUMN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def churn_outcomes(
@@ -29,22 +32,52 @@ def churn_outcomes(
     window_end: datetime,
 ) -> pd.DataFrame:
     """(tenant_id, customer_id, churn_risk_score, churned) of every customer scored ACTIVE on
-    ``as_of_date`` (its status in force then, by the point-in-time rules).
+    ``as_of_date`` (its status in force then, by the point-in-time rules); churned as
+    :func:`observed_churn` says."""
+    return observed_churn(
+        engine,
+        population_table=scores_table,
+        carried_columns=("churn_risk_score",),
+        history_table=history_table,
+        activities_table=activities_table,
+        as_of_date=as_of_date,
+        tenant_ids=tenant_ids,
+        window_start=window_start,
+        window_end=window_end,
+    )
+
+
+def observed_churn(
+    engine: Engine,
+    *,
+    population_table: str,
+    carried_columns: Sequence[str] = (),
+    history_table: str,
+    activities_table: str,
+    as_of_date: date,
+    tenant_ids: Sequence[str],
+    window_start: datetime,
+    window_end: datetime,
+) -> pd.DataFrame:
+    """(tenant_id, customer_id, *carried_columns, churned) of every customer of
+    ``population_table`` (keyed by as_of_date, tenant_id, customer_id, with the status of that
+    day: customer_scores or customer_features) that was ACTIVE on ``as_of_date``.
 
     Churned means, within [window_start, window_end), by the profile history (``history_table``,
     versions in force from their updated_at): a version took effect that is neither ACTIVE nor
     MERGED, or soft-deleted the profile; or the profile vanished from the CRM before the window
     closed; or the customer had no activity at all. Only the window is read: nothing before
-    the scores' day, nothing after the window.
+    the population's day, nothing after the window.
     """
+    carried = "".join(f"population.{_column(column)}, " for column in carried_columns)
     # The probes are one (customer_id, ...) index range per customer.
     query = text(
         f"""
-        select scores.tenant_id, scores.customer_id, scores.churn_risk_score,
+        select population.tenant_id, population.customer_id, {carried}
                (
                    exists (
                        select from {history_table} as versions
-                       where versions.customer_id = scores.customer_id
+                       where versions.customer_id = population.customer_id
                          and versions.dbt_valid_from >= :window_start
                          and versions.dbt_valid_from < :window_end
                          and (versions.status not in (:evaluated, :merged)
@@ -53,21 +86,21 @@ def churn_outcomes(
                    or coalesce(  -- its last version closed by a capture that no longer found it
                        (select max(coalesce(versions.dbt_valid_to, 'infinity'))
                         from {history_table} as versions
-                        where versions.customer_id = scores.customer_id) < :window_end,
+                        where versions.customer_id = population.customer_id) < :window_end,
                        false  -- a customer the history never saw: no evidence
                    )
                    or not exists (
                        select from {activities_table} as activities
-                       where activities.customer_id = scores.customer_id
+                       where activities.customer_id = population.customer_id
                          and activities.occurred_at >= :window_start
                          and activities.occurred_at < :window_end
                    )
                ) as churned
-        from {scores_table} as scores
-        where scores.as_of_date = :as_of_date
-          and scores.tenant_id = any(:tenants)
-          and scores.status = :evaluated
-        order by scores.tenant_id, scores.customer_id
+        from {population_table} as population
+        where population.as_of_date = :as_of_date
+          and population.tenant_id = any(:tenants)
+          and population.status = :evaluated
+        order by population.tenant_id, population.customer_id
         """
     )
     with engine.connect() as connection:
@@ -83,3 +116,10 @@ def churn_outcomes(
                 "merged": MERGED_STATUS,
             },
         )
+
+
+def _column(name: str) -> str:
+    """Carried columns are the caller's constants; anything else fails closed."""
+    if not _COLUMN.match(name):
+        raise ValueError(f"{name!r} is not a plain column name")
+    return name

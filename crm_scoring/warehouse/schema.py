@@ -81,6 +81,9 @@ def source_ddl(schema: str) -> list[str]:
             on {schema}.customer_notes (customer_id, created_at)""",
         f"""create index if not exists activities_tier_change_time_idx
             on {schema}.activities (occurred_at) where type = 'TIER_CHANGED'""",
+        # The behaviour features' payment history reaches back a year: it reads only payments.
+        f"""create index if not exists activities_payment_time_idx
+            on {schema}.activities (occurred_at) where type in ('PAYMENT_FAILED', 'PAYMENT_RECEIVED')""",
         # Data-quality checks read one day of events, and rows that have no time at all.
         *(
             statement

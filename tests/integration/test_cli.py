@@ -214,3 +214,14 @@ def test_alerts_deliver_makes_one_delivery_pass(tmp_path: Path, cli_database, en
     assert result.returncode == 0, result.stderr[-2000:]
     assert "delivered 1, failed 0" in result.stdout
     assert [json.loads(body) for body in received] == [{"customer_id": "c2"}]
+
+
+def test_train_model_says_why_a_tenant_has_no_model(tmp_path: Path, cli_database) -> None:
+    # Nothing scored yet: no labelled customer-day for any tenant, and the run still succeeds.
+    result = crm_scoring("train-model", home=tmp_path, **cli_database)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for tenant in ("acme", "globex"):
+        assert f"| {tenant} | none | no model: no labelled customer-day" in result.stdout
+    assert "No model trained." in result.stdout
+    bad = crm_scoring("train-model", "--observed-until", "2026-02-30", home=tmp_path, **cli_database)
+    assert bad.returncode == 2 and "--observed-until '2026-02-30' is not a date" in bad.stderr

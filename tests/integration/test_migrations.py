@@ -139,8 +139,7 @@ def test_a_run_refuses_a_schema_behind_the_code_in_one_line(
     try:
         assert not _score(instance, engine, settings, tmp_path / "run.log")
         expected = (
-            f"analytics schema {schema!r} is at revision none, the code needs {head}: "
-            "run crm-scoring init-db"
+            f"analytics schema {schema!r} is at revision none, the code needs {head}: run crm-scoring init-db"
         )
         descriptions = {
             record.event_log_entry.dagster_event.step_failure_data.user_failure_data.description

@@ -90,8 +90,14 @@ def _queue_runs(instance: dg.DagsterInstance, workspace_yaml: Path, tenants: Seq
             # The tags a scoring_job run for one tenant gets: its job-level tags, then the CLI's.
             tags = {**scoring_job.run_tags, **scoring_run_tags("cli", DAY, DAY, tenant, tenant)}
             run = _create_run(
-                instance=instance, code_location=location, remote_repo=repository, remote_job=job,
-                run_config={}, tags=tags, op_selection=None, run_id=None,
+                instance=instance,
+                code_location=location,
+                remote_repo=repository,
+                remote_job=job,
+                run_config={},
+                tags=tags,
+                op_selection=None,
+                run_id=None,
             )
             run_ids.append(instance.submit_run(run.run_id, workspace).run_id)
         return run_ids

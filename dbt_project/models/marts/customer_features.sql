@@ -59,5 +59,5 @@ left join {{ ref('int_customer_latest_tier_change') }} as tier
     using (as_of_date, customer_id)
 left join {{ ref('int_customer_campaign_counts') }} as campaigns
     using (as_of_date, customer_id)
-left join {{ ref('int_customer_complaints') }} as complaints
+left join {{ ref('int_customer_note_counts') }} as complaints
     using (as_of_date, customer_id)

@@ -1,0 +1,123 @@
+{#
+  The learned churn model's behaviour features, strictly from events before as_of and from no
+  profile field but created_at (the others may be a later day's value for a reconstructed
+  state). customer_features, built earlier in the same run, gives the day's customers and what
+  it already computed (the latest activity with its probe for quiet customers, 30/90-day
+  activity counts, 30-day campaign counts); the intermediates add the rest, one pass each.
+#}
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='scope_replace',
+    full_refresh=false,
+    on_schema_change='append_new_columns',
+    pre_hook=[
+      "set local work_mem = '{{ env_var('CRM_SCORING_DBT_WORK_MEM', '256MB') }}'",
+    ],
+    post_hook=[
+      "create unique index if not exists customer_behaviour_features_pk on {{ this }} (as_of_date, tenant_id, customer_id)",
+    ],
+  )
+}}
+
+{%- set seconds_per_day = 86400.0 %}
+
+with customers as (
+    select *
+    from {{ ref('customer_features') }} as features
+    where {{ in_current_scope('features') }}
+),
+
+counted as (
+    select
+        customers.as_of_date,
+        customers.tenant_id,
+        customers.customer_id,
+        customers.as_of,
+        coalesce(activity.activity_count_7d, 0)::integer as activity_count_7d,
+        customers.activity_count_30d,
+        customers.activity_count_90d,
+        coalesce(activity.active_days_30d, 0)::integer as active_days_30d,
+        coalesce(activity.active_days_90d, 0)::integer as active_days_90d,
+        -- The last 30 days' activity against the 60 before, both per 30 days.
+        customers.activity_count_30d::double precision as recent_rate,
+        (customers.activity_count_90d - customers.activity_count_30d) / 2.0::double precision as prior_rate,
+        extract(epoch from customers.as_of - customers.last_activity_at)::double precision
+            / {{ seconds_per_day }} as days_since_last_activity,
+        extract(epoch from customers.as_of - (
+            -- created_at never changes: any version of the profile has the CRM's value. One
+            -- at -infinity is unknown (the day's customers were all created before as_of).
+            select case when isfinite(versions.created_at) then versions.created_at end
+            from {{ ref('profile_history') }} as versions
+            where versions.customer_id = customers.customer_id
+            order by versions.dbt_valid_from
+            limit 1
+        ))::double precision / {{ seconds_per_day }} as tenure_days,
+        extract(epoch from customers.as_of - payments.last_payment_received_at)::double precision
+            / {{ seconds_per_day }} as days_since_last_payment,
+        coalesce(payments.payments_received_180d, 0)::integer as payments_received_180d,
+        case when payments.payments_received_180d >= 2 then
+            extract(epoch from payments.last_payment_received_at - payments.first_payment_received_180d_at)::double precision
+            / {{ seconds_per_day }} / (payments.payments_received_180d - 1)
+        end as payment_mean_gap_days,
+        coalesce(payments.payment_failed_30d, 0)::integer as payment_failed_30d,
+        coalesce(payments.payment_failed_90d, 0)::integer as payment_failed_90d,
+        coalesce(payments.payment_failed_365d, 0)::integer as payment_failed_365d,
+        coalesce(tiers.tier_downgrades_180d, 0)::integer as tier_downgrades_180d,
+        coalesce(tiers.tier_upgrades_180d, 0)::integer as tier_upgrades_180d,
+        customers.campaign_sent_30d,
+        customers.campaign_opened_30d,
+        customers.campaign_clicked_30d,
+        coalesce(campaigns.campaign_sent_prior_60d, 0)::integer as campaign_sent_prior_60d,
+        coalesce(campaigns.campaign_opened_prior_60d, 0)::integer as campaign_opened_prior_60d,
+        coalesce(campaigns.campaign_clicked_prior_60d, 0)::integer as campaign_clicked_prior_60d,
+        coalesce(notes.complaints_30d, 0)::integer as complaints_30d,
+        coalesce(notes.complaints_90d, 0)::integer as complaints_90d,
+        coalesce(notes.notes_90d, 0)::integer as notes_90d
+    from customers
+    left join {{ ref('int_customer_activity_days') }} as activity
+        using (as_of_date, customer_id)
+    left join {{ ref('int_customer_payment_history') }} as payments
+        using (as_of_date, customer_id)
+    left join {{ ref('int_customer_tier_changes') }} as tiers
+        using (as_of_date, customer_id)
+    left join {{ ref('int_customer_campaign_prior_counts') }} as campaigns
+        using (as_of_date, customer_id)
+    left join {{ ref('int_customer_note_counts') }} as notes
+        using (as_of_date, customer_id)
+)
+
+select
+    as_of_date,
+    tenant_id,
+    customer_id,
+    as_of,
+    activity_count_7d,
+    activity_count_30d,
+    activity_count_90d,
+    active_days_30d,
+    active_days_90d,
+    -- (prior - recent) / (prior + recent): 1 stopped, 0 steady, -1 new or revived; 0 with no
+    -- activity in 90 days (nothing changed; days_since_last_activity tells the silence).
+    coalesce((prior_rate - recent_rate) / nullif(prior_rate + recent_rate, 0), 0) as activity_decline_ratio,
+    days_since_last_activity,
+    tenure_days,
+    days_since_last_payment,
+    payments_received_180d,
+    payment_mean_gap_days,
+    days_since_last_payment / nullif(payment_mean_gap_days, 0) as payment_overdue_ratio,
+    payment_failed_30d,
+    payment_failed_90d,
+    payment_failed_365d,
+    tier_downgrades_180d,
+    tier_upgrades_180d,
+    campaign_sent_30d,
+    campaign_opened_30d,
+    campaign_clicked_30d,
+    campaign_sent_prior_60d,
+    campaign_opened_prior_60d,
+    campaign_clicked_prior_60d,
+    complaints_30d,
+    complaints_90d,
+    notes_90d
+from counted
