@@ -1,14 +1,18 @@
 """Fixtures: a real PostgreSQL (embedded, or CRM_SCORING_TEST_DATABASE_URL), a Dagster instance
-stored in it, and a loader for the source tables.
+stored in it, a loader for the source tables, and copies of the databases (PostgreSQL template
+databases) that a test restores instead of re-running the pipeline: see docs/testing.md.
 
 Schemas are test-only so a developer's own data in the same server is never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import pytest
 
@@ -24,9 +28,15 @@ import dagster as dg
 import psycopg2
 from psycopg2 import sql
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
+from crm_scoring.operations import RunOutcome
 from crm_scoring.settings import Settings, load_settings
 from crm_scoring.warehouse.urls import sqlalchemy_url, with_database
+
+# The databases as init-db leaves them, and with tests/integration/dataset.py scored.
+MIGRATED = "migrated"
+SCORED_DAY = "scored_day"
 
 
 @pytest.fixture(scope="session")
@@ -48,16 +58,22 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.cleanup()
 
 
-def _fresh_database(server_url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url
-
+@contextlib.contextmanager
+def _admin(server_url: str) -> Iterator[psycopg2.extensions.cursor]:
     dsn = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = psycopg2.connect(dsn)
     connection.autocommit = True
-    with connection.cursor() as cursor:
+    try:
+        with connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
+def _fresh_database(server_url: str, name: str) -> str:
+    with _admin(server_url) as cursor:
         cursor.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         cursor.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    connection.close()
     return with_database(server_url, name)
 
 
@@ -66,17 +82,103 @@ def database_url(server_url: str) -> str:
     """The warehouse database, exported the way the CLI exports it for Dagster resources."""
     url = _fresh_database(server_url, f"crm_scoring_test_{uuid.uuid4().hex[:8]}")
     os.environ["CRM_SCORING_DATABASE_URL"] = url
+    _parse_dbt_project_for(url)
     return url
 
 
+def _parse_dbt_project_for(database_url: str) -> None:
+    """dbt parses the whole project again when the connection differs from the one its saved
+    parse was made with ("Unable to do partial parsing because profile has changed"): 2-3 s of
+    CPU per dbt invocation, two per run. Parsed once for the test database, every run's dbt
+    parses partially (dagster-dbt copies the saved parse into each invocation's target)."""
+    from dagster_dbt import DbtCliResource
+
+    from crm_scoring.defs.dbt import dbt_project
+    from crm_scoring.defs.resources import dbt_environment
+    from crm_scoring.settings import DBT_EXECUTABLE
+
+    dbt = DbtCliResource(project_dir=os.fspath(dbt_project.project_dir), dbt_executable=DBT_EXECUTABLE)
+    with dbt_environment(database_url):
+        dbt.cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
+
+
+class DatabaseCopies:
+    """Named copies of the test databases, kept as template databases on the same server.
+
+    Restoring one replaces the warehouse (and the Dagster storage, when it was saved with it)
+    by a copy made with CREATE DATABASE ... TEMPLATE: a file copy, a fraction of a second for
+    these databases, where re-running the pipeline to the same state takes a dbt build."""
+
+    def __init__(self, server_url: str, engine: Engine) -> None:
+        self._server_url = server_url
+        self._engine = engine
+        self._saved: dict[str, list[str]] = {}
+
+    def save(self, name: str, urls: Sequence[str]) -> None:
+        databases = [make_url(url).database for url in urls]
+        self._engine.dispose()  # a template database must have no connections
+        with _admin(self._server_url) as cursor:
+            for database in databases:
+                _copy_database(cursor, database, f"{database}__{name}")
+        self._saved[name] = databases
+
+    def restore(self, name: str) -> None:
+        self._engine.dispose()  # the session's engine reconnects to the restored database
+        with _admin(self._server_url) as cursor:
+            for database in self._saved[name]:
+                _copy_database(cursor, f"{database}__{name}", database)
+
+    def drop_all(self) -> None:
+        with _admin(self._server_url) as cursor:
+            for name, databases in self._saved.items():
+                for database in databases:
+                    drop = sql.SQL("drop database if exists {} with (force)")
+                    cursor.execute(drop.format(sql.Identifier(f"{database}__{name}")))
+
+
+def _copy_database(cursor: psycopg2.extensions.cursor, source: str, target: str) -> None:
+    """Replaces ``target`` by a copy of ``source``. CREATE DATABASE refuses a template with open
+    connections, so the source's sessions (pooled, of earlier runs) are ended first."""
+    cursor.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(target)))
+    create = sql.SQL("create database {} template {}").format(sql.Identifier(target), sql.Identifier(source))
+    for _ in range(100):
+        cursor.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity "
+            "where datname = %s and pid <> pg_backend_pid()",
+            (source,),
+        )
+        try:
+            cursor.execute(create)
+            return
+        except psycopg2.errors.ObjectInUse:  # a terminated session not gone yet
+            time.sleep(0.05)
+    cursor.execute(create)
+
+
 @pytest.fixture(scope="session")
-def engine(database_url: str, settings: Settings) -> Iterator[Engine]:
+def _databases(
+    server_url: str, database_url: str, settings: Settings
+) -> Iterator[tuple[Engine, DatabaseCopies]]:
     from crm_scoring.operations import init_db
 
     engine = create_engine(database_url)
     init_db(engine, settings)
-    yield engine
+    copies = DatabaseCopies(server_url, engine)
+    copies.save(MIGRATED, [database_url])
+    yield engine, copies
     engine.dispose()
+    copies.drop_all()
+
+
+@pytest.fixture(scope="session")
+def engine(_databases: tuple[Engine, DatabaseCopies]) -> Engine:
+    return _databases[0]
+
+
+@pytest.fixture(scope="session")
+def database_copies(_databases: tuple[Engine, DatabaseCopies]) -> DatabaseCopies:
+    """Copies of this session's databases; the warehouse as init-db leaves it is saved as MIGRATED."""
+    return _databases[1]
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +186,7 @@ def dagster_storage_url(server_url: str) -> str:
     return _fresh_database(server_url, f"dagster_test_{uuid.uuid4().hex[:8]}")
 
 
+@contextlib.contextmanager
 def _empty_instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
     overrides = {"storage": {"postgres": {"postgres_url": dagster_storage_url}}}
     with dg.instance_for_test(overrides=overrides) as instance:
@@ -96,7 +199,8 @@ def _empty_instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
 @pytest.fixture
 def instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
     """A persistent Dagster instance stored in PostgreSQL, as in production, empty per test."""
-    yield from _empty_instance(dagster_storage_url)
+    with _empty_instance(dagster_storage_url) as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +208,74 @@ def module_instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
     """The same, shared by the tests of one module: a module whose tests read one scored day
     scores it once (its fixture and `instance` module-scoped) instead of once per test. Its
     tests run in file order; one that changes the data leaves it as it found it, or comes last."""
-    yield from _empty_instance(dagster_storage_url)
+    with _empty_instance(dagster_storage_url) as instance:
+        yield instance
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """A state of both databases that tests restore instead of building it again."""
+
+    name: str
+    outcomes: list[RunOutcome]  # of the runs that made it
+    copies: DatabaseCopies
+
+    def restore(self) -> list[RunOutcome]:
+        """Replaces the warehouse and the Dagster storage by the saved copy; returns the outcomes.
+        An instance open on the storage sees the copy: it reconnects for every query."""
+        self.copies.restore(self.name)
+        return self.outcomes
+
+
+@contextlib.contextmanager
+def _documented_defaults() -> Iterator[None]:
+    """Unsets the optional CRM_SCORING_* variables (a scoring config, writeback, a webhook...)
+    while a shared state is built, so it holds what the documented defaults give."""
+    kept = {"CRM_SCORING_SOURCE_SCHEMA", "CRM_SCORING_ANALYTICS_SCHEMA", "CRM_SCORING_PARTITIONS_START",
+            "CRM_SCORING_TIMEZONE", "CRM_SCORING_DATABASE_URL"}  # fmt: skip
+    unset = {name: value for name, value in os.environ.items() if name.startswith("CRM_SCORING_")}
+    unset = {name: value for name, value in unset.items() if name not in kept}
+    for name in unset:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(unset)
+
+
+@pytest.fixture(scope="session")
+def scored_day_state(
+    database_copies: DatabaseCopies,
+    database_url: str,
+    dagster_storage_url: str,
+    engine: Engine,
+    settings: Settings,
+    load_sources,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> SavedState:
+    """tests/integration/dataset.py's SOURCES scored for its DAY by one run of every registered
+    tenant (acme, globex), on fresh databases, with the default settings: built once per session,
+    at the first test that asks for it."""
+    from crm_scoring import operations
+    from tests.integration import dataset
+
+    database_copies.restore(MIGRATED)
+    log = tmp_path_factory.mktemp("scored_day") / "run.log"
+    with _documented_defaults(), _empty_instance(dagster_storage_url) as instance:
+        load_sources(dataset.SOURCES)
+        registered = operations.sync_tenants(instance, engine, settings)
+        outcomes = operations.score_day(instance, dataset.DAY, registered, None, log)
+        assert all(outcome.success for outcome in outcomes), log.read_text()[-3000:]
+    database_copies.save(SCORED_DAY, [database_url, dagster_storage_url])
+    return SavedState(SCORED_DAY, outcomes, database_copies)
+
+
+@pytest.fixture
+def scored_day(scored_day_state: SavedState, instance: dg.DagsterInstance) -> list[RunOutcome]:
+    """The scored day restored for this test (both databases): what `load_sources(dataset.SOURCES)`
+    and `operations.score_day` of dataset.DAY on a new instance leave, without the run. Returns
+    the run's outcomes. Ask for it before fixtures that change the databases (it replaces them)."""
+    return scored_day_state.restore()
 
 
 @pytest.fixture(scope="session")

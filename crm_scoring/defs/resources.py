@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pandas as pd
@@ -22,6 +23,9 @@ from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
 from crm_scoring.warehouse.writes import replace_partition_rows
+
+if TYPE_CHECKING:
+    from packaging.version import Version  # dagster-dbt's dependency
 
 _settings = load_settings()
 
@@ -167,8 +171,24 @@ def dbt_environment(database_url: str, scope_id: str = "") -> Iterator[None]:
                 os.environ[name] = value
 
 
+# dbt executable -> the version it reports: asked once per process.
+_DBT_VERSIONS: dict[str, Version] = {}
+
+
+class DbtCli(DbtCliResource):
+    """dagster-dbt's resource, which starts ``dbt --version`` (a dbt process: ~2 s of CPU) on first
+    use of every resource object, and Dagster builds the resource anew for every run. The
+    executable does not change under a running process, so its answer is kept per process."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        if self.dbt_executable not in _DBT_VERSIONS:
+            _DBT_VERSIONS[self.dbt_executable] = DbtCliResource._cli_version.func(self)
+        return _DBT_VERSIONS[self.dbt_executable]
+
+
 def build_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(database_url=dg.EnvVar("CRM_SCORING_DATABASE_URL")),
-        "dbt": DbtCliResource(project_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE),
+        "dbt": DbtCli(project_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE),
     }

@@ -37,12 +37,8 @@ def instance(module_instance):
 
 
 @pytest.fixture(scope="module")
-def api(instance, engine, settings, load_sources, tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("api")
-    load_sources(dataset.SOURCES)
-    registered = operations.sync_tenants(instance, engine, settings)
-    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
-    assert outcome.success
+def api(instance, engine, settings, scored_day_state):
+    scored_day_state.restore()
     tokens = {
         tenant: create_token(engine, settings.analytics_schema, tenant) for tenant in ("acme", "globex")
     }

@@ -40,12 +40,9 @@ def instance(module_instance):
 
 
 @pytest.fixture(scope="module")
-def published(instance, engine, settings, load_sources, tmp_path_factory):
+def published(instance, scored_day_state, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("published")
-    load_sources(dataset.SOURCES)
-    registered = operations.sync_tenants(instance, engine, settings)
-    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
-    assert outcome.success
+    scored_day_state.restore()
     run_id, success = operations.publish_views(instance, tmp_path / "publish.log")
     assert success, (tmp_path / "publish.log").read_text()[-3000:]
     return run_id

@@ -15,11 +15,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from crm_scoring import operations
 from crm_scoring.settings import Settings
 from tests.integration import dataset
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
 
 @pytest.fixture
@@ -102,11 +101,7 @@ def _scores(engine: Engine, settings: Settings) -> pd.DataFrame:
 
 
 @pytest.fixture
-def scored_once(instance, engine, settings, load_sources, tmp_path) -> pd.DataFrame:
-    load_sources(dataset.SOURCES)
-    registered = operations.sync_tenants(instance, engine, settings)
-    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
-    assert outcome.success
+def scored_once(scored_day, engine, settings) -> pd.DataFrame:
     return _scores(engine, settings)
 
 

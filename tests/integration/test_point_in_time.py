@@ -58,10 +58,8 @@ def _scores(engine, settings, day: date) -> dict[str, pd.Series]:
 
 
 def test_rerun_after_the_crm_changed_writes_the_same_rows(
-    instance, engine, settings, load_sources, tmp_path
+    scored_day, instance, engine, settings, tmp_path
 ) -> None:
-    load_sources(dataset.SOURCES)
-    _score(instance, engine, settings, dataset.DAY, tmp_path / "run.log")
     first = {table: _partition(engine, settings, table, dataset.DAY) for table in RESULT_TABLES}
     assert len(first["customer_scores"]) == len(dataset.EXPECTED)
 
@@ -200,13 +198,11 @@ def test_a_backfilled_day_reads_the_profiles_of_that_day(
 
 
 def test_later_days_read_the_versions_the_history_captured(
-    instance, engine, settings, load_sources, tmp_path
+    scored_day, instance, engine, settings, tmp_path
 ) -> None:
     """A profile changed between two days: each day reads the version in force at its end, in
     whatever order the days are scored; labelled "history" once the history was capturing
     before the day ended (simulated by dating the captures back: tests run months later)."""
-    load_sources(dataset.SOURCES)
-    _score(instance, engine, settings, dataset.DAY, tmp_path / "run.log")
     with engine.begin() as connection:
         connection.execute(
             text(f"update {settings.analytics_schema}.profile_history set captured_at = :since"),

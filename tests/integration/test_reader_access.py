@@ -22,12 +22,9 @@ def instance(module_instance):
 
 
 @pytest.fixture(scope="module")
-def readers(instance, engine, settings, load_sources, database_url, tmp_path_factory):
+def readers(instance, engine, settings, scored_day_state, database_url, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("readers")
-    load_sources(dataset.SOURCES)
-    registered = operations.sync_tenants(instance, engine, settings)
-    [outcome] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
-    assert outcome.success
+    scored_day_state.restore()
     assert operations.publish_views(instance, tmp_path / "publish.log")[1]
     roles = {
         tenant: grant_reader(engine, settings.analytics_schema, tenant, "pw-" + tenant)

@@ -27,7 +27,7 @@ from crm_scoring.settings import PROJECT_ROOT
 from tests.integration import queued_location
 from tests.integration.dataset import DAY
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
 LOCATION_NAME = "run_queue_test"
 DAEMON = Path(sys.executable).with_name("dagster-daemon")

@@ -178,12 +178,8 @@ def test_each_tenant_is_scored_alerted_and_labelled_with_its_config(
     assert week_ago_label == "unversioned"  # a row written without a label (the column's default)
 
 
-def test_default_config_labels_rows_with_the_spec_version(
-    instance, engine, settings, load_sources, tmp_path, monkeypatch
-) -> None:
-    monkeypatch.delenv("CRM_SCORING_CONFIG", raising=False)
-    load_sources(dataset.SOURCES)
-    _score_day(instance, engine, settings, tmp_path)
+def test_default_config_labels_rows_with_the_spec_version(scored_day, engine, settings) -> None:
+    # scored_day is scored with the defaults: CRM_SCORING_CONFIG unset
     scores = _scores(engine, settings)
     assert set(scores["config_version"]) == {SPEC_LABEL}
     for (_, customer), expected in dataset.EXPECTED.items():
@@ -229,11 +225,9 @@ def _row(output: str, label: str) -> list[str]:
 
 
 def test_preview_shows_how_the_distributions_would_move(
-    instance, engine, settings, load_sources, database_url, tmp_path, monkeypatch
+    scored_day, engine, settings, database_url, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.delenv("CRM_SCORING_CONFIG", raising=False)
-    load_sources(dataset.SOURCES)
-    _score_day(instance, engine, settings, tmp_path)
     before = _scores(engine, settings)
     proposed = tmp_path / "proposed.yaml"
     proposed.write_text(PREVIEW_CONFIG)
@@ -280,11 +274,9 @@ def test_preview_shows_how_the_distributions_would_move(
 
 
 def test_preview_refuses_what_it_cannot_do_with_exit_code_2(
-    instance, engine, settings, load_sources, database_url, tmp_path, monkeypatch
+    scored_day, database_url, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.delenv("CRM_SCORING_CONFIG", raising=False)
-    load_sources(dataset.SOURCES)
-    _score_day(instance, engine, settings, tmp_path)
     env = _cli_env(database_url)
     invalid = tmp_path / "invalid.yaml"
     invalid.write_text(PREVIEW_CONFIG.replace("complaints: 0.10", "complaints: 0.05"))

@@ -44,10 +44,9 @@ def instance(module_instance):
 
 
 @pytest.fixture(scope="module")
-def scored(instance, engine, settings, load_sources, tmp_path_factory):
-    load_sources(dataset.SOURCES)
-    outcomes = _score(instance, engine, settings, tmp_path_factory.mktemp("scored"))
-    return outcomes
+def scored(instance, scored_day_state):
+    """dataset.SOURCES scored on a new instance (restored: see conftest's scored_day)."""
+    return scored_day_state.restore()
 
 
 def test_the_run_is_tagged_with_the_day_and_tenants_it_covers(scored, instance) -> None:

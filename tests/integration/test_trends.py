@@ -14,11 +14,8 @@ from tests.integration import dataset
 pytestmark = pytest.mark.integration
 
 
-def test_trends_against_planted_history(instance, engine, settings, load_sources, tmp_path) -> None:
-    load_sources(dataset.SOURCES)
+def test_trends_against_planted_history(scored_day, instance, engine, settings, tmp_path) -> None:
     registered = operations.sync_tenants(instance, engine, settings)
-    [first] = operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
-    assert first.success
     scores = f"{settings.analytics_schema}.customer_scores"
     with engine.begin() as connection:
         # A week ago: c2's churn risk was 25 lower (91 -> 66), c1's engagement 5 higher (69 -> 74);

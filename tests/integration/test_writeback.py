@@ -26,11 +26,8 @@ def _updated(instance, tenant: str) -> int:
     return dataset.partition_metadata(instance, "profile_writeback", tenant)["profiles_updated"]
 
 
-def test_writeback_is_off_by_default(instance, engine, settings, load_sources, tmp_path, monkeypatch):
-    monkeypatch.delenv("CRM_SCORING_WRITEBACK", raising=False)
-    load_sources(dataset.SOURCES)
-    registered = operations.sync_tenants(instance, engine, settings)
-    operations.score_day(instance, dataset.DAY, registered, None, tmp_path / "run.log")
+def test_writeback_is_off_by_default(scored_day, engine, settings):
+    # scored_day is scored with the defaults: CRM_SCORING_WRITEBACK unset
     assert all(row.engagement_score is None for row in _profiles(engine, settings).values())
 
 
