@@ -143,11 +143,22 @@ CHURN_MODEL_VALIDATION_DAYS_ENV = "CRM_SCORING_CHURN_MODEL_VALIDATION_DAYS"
 CHURN_MODEL_MIN_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_CHURNERS"
 CHURN_MODEL_MIN_POOLED_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_POOLED_CHURNERS"
 CHURN_MODEL_THREADS_ENV = "CRM_SCORING_CHURN_MODEL_THREADS"
+CHURN_DRIVERS_TOP_PERCENT_ENV = "CRM_SCORING_CHURN_DRIVERS_TOP_PERCENT"
 
 
 def churn_model_months() -> int:
     """How many labelled month-ends the model learns from and is validated on (default 12)."""
     return _positive_whole(CHURN_MODEL_MONTHS_ENV, "12")
+
+
+def churn_drivers_top_percent() -> int:
+    """The share of each tenant's customers, from the top of its churn_predictions list, whose
+    drivers are worked out (default 5, the alert budget; 1-100): pred_contrib for everyone costs
+    seconds per 20k customers."""
+    percent = _positive_whole(CHURN_DRIVERS_TOP_PERCENT_ENV, "5")
+    if percent > 100:
+        raise ConfigError(f"{CHURN_DRIVERS_TOP_PERCENT_ENV}={percent} is more than 100 (percent)")
+    return percent
 
 
 def load_churn_model_config():  # -> crm_scoring.model.training.ModelConfig (imported lazily)

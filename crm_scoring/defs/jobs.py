@@ -8,6 +8,7 @@ import dagster as dg
 from crm_scoring.defs.alert_lifecycle import churn_alert_episodes
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.backtest import churn_backtest
+from crm_scoring.defs.churn_predictions import churn_predictions
 from crm_scoring.defs.dbt import crm_dbt_models, crm_profile_history
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
 from crm_scoring.defs.partitions import scoring_key
@@ -38,6 +39,7 @@ SCORING_ASSETS = [
     churn_risk_overview,
     score_trends,
     churn_backtest,
+    churn_predictions,
     profile_writeback,
 ]
 

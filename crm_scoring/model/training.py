@@ -117,8 +117,13 @@ class ChurnModel:
         """Calibrated P(churn within the horizon) per row."""
         return self.calibration.apply(self.raw_scores(frame))
 
-    def drivers(self, frame: pd.DataFrame) -> list[list[str]]:
+    def drivers(self, frame: pd.DataFrame, positions: Sequence[int] | None = None) -> list[list[str]]:
+        """Per row (or per row at ``positions``: the contributions are the costly part), the
+        top drivers in words. The tenant features of a pooled model are taken over the whole
+        frame, so pass the whole day, not the selected rows."""
         values = self.matrix(frame)
+        if positions is not None:
+            values = values[np.asarray(positions, dtype=np.int64)]
         contributions = self.booster.contributions(values)[:, :-1]
         return top_drivers(contributions, values, self.features, self.typical)
 

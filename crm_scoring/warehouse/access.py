@@ -43,6 +43,7 @@ BI_TABLES = (
     "tenant_daily_averages",
     "churn_backtest",
     "churn_backtest_calibration",
+    "churn_predictions",
 )
 
 

@@ -9,6 +9,7 @@ schema-qualified from validated settings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -21,11 +22,18 @@ from crm_scoring.warehouse.reads import read_partition_rows
 
 KEY_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "as_of"]
 TYPE_COUNT_WINDOWS = ("count_7d", "count_30d", "count_90d")
+_TYPE_COUNT_COLUMN = re.compile(r"^type__(?P<type>.+)__count_(?:7|30|90)d$")
 
 
 def type_count_column(activity_type: str, window: str) -> str:
     """The training frame's column of one activity type's count, e.g. type__LOGIN__count_30d."""
     return f"type__{activity_type}__{window}"
+
+
+def activity_types_of(features: Sequence[str]) -> list[str]:
+    """The activity types whose type_count_column a model's features name, in their order."""
+    types = [match["type"] for name in features if (match := _TYPE_COUNT_COLUMN.match(name))]
+    return list(dict.fromkeys(types))
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, RowMapping, text
 
 from crm_scoring.model.estimators import LogisticBaseline
+from crm_scoring.model.serving import RegistryEntry, learned_until
 from crm_scoring.model.training import NO_MODEL, ChurnModel, TrainedScope
 
 TRAINED, NOT_TRAINED = "trained", "no_model"
@@ -109,6 +110,31 @@ def latest_for_tenant(engine: Engine, schema: str, tenant_id: str) -> Registered
             .one_or_none()
         )
     return None if row is None else _registered(row)
+
+
+def tenant_entries(engine: Engine, schema: str, tenant_id: str) -> list[RegistryEntry]:
+    """Every registry entry serving the tenant, without the models: what
+    serving.model_for_day chooses from."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                f"""select model_version, status, reasons ->> cast(:tenant as text) as reason,
+                    trained_at, validation_days, horizon_days
+                from {schema}.model_registry
+                where tenant_ids @> array[cast(:tenant as text)]"""
+            ),
+            {"tenant": tenant_id},
+        ).mappings()
+        return [
+            RegistryEntry(
+                model_version=row["model_version"],
+                trained=row["status"] == TRAINED,
+                trained_at=row["trained_at"],
+                learned_until=learned_until(row["validation_days"], row["horizon_days"]),
+                reason=row["reason"] or "",
+            )
+            for row in rows
+        ]
 
 
 def _row(scope: TrainedScope, training_run: str, trained_at: datetime) -> dict[str, Any]:

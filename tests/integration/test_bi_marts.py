@@ -30,6 +30,7 @@ BI_MODELS = {
     "tenant_daily_averages",
     "churn_backtest",
     "churn_backtest_calibration",
+    "churn_predictions",
 }
 
 

@@ -114,6 +114,7 @@ BI_VIEWS = (
     "churn_risk_overview",
     "customer_score_trends",
     "tenant_daily_averages",
+    "churn_predictions",
 )
 
 

@@ -1,0 +1,137 @@
+"""churn_predictions: each (day, tenant)'s churn probabilities from the tenant's registry model,
+ranked, with the drivers in words for the top of the list."""
+
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+from dagster_dbt import get_asset_key_for_model
+
+from crm_scoring.defs.dbt import crm_dbt_models
+from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, one_line_cause
+from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.model.serving import PREDICTION_COLUMNS, model_for_day, prediction_rows
+from crm_scoring.model.training import ChurnModel
+from crm_scoring.scope import DayScope
+from crm_scoring.settings import CHURN_DRIVERS_TOP_PERCENT_ENV, churn_drivers_top_percent, load_settings
+from crm_scoring.warehouse.model_inputs import activity_types_of, training_frame
+from crm_scoring.warehouse.model_registry import RegisteredModel, load_model, tenant_entries
+
+TABLE_COLUMNS = [*PREDICTION_COLUMNS, "predicted_at", "run_id"]
+EVERY_TENANT_CHECK = "every_tenant_predicted"
+
+
+@dg.asset(
+    **PARTITIONED_ASSET,
+    group_name="churn_model",
+    deps=[
+        get_asset_key_for_model([crm_dbt_models], "customer_behaviour_features"),
+        get_asset_key_for_model([crm_dbt_models], "customer_activity_type_counts"),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            EVERY_TENANT_CHECK,
+            asset="churn_predictions",
+            description=(
+                "Fails when a tenant's model could not predict (e.g. it failed to load): that "
+                "tenant's rows are left as they were, the other tenants are written."
+            ),
+        )
+    ],
+    description=(
+        "The learned churn model's predictions per customer ACTIVE that day: churn_probability "
+        "(calibrated, 0-1), churn_rank within the tenant (1 = highest), the model_version that "
+        f"made them and, for the top {CHURN_DRIVERS_TOP_PERCENT_ENV} (default 5) percent of each "
+        "tenant, the three drivers in words. The model is the registry's for that day (point in "
+        "time: a rerun uses the same one); a tenant without one gets no rows and its partition "
+        "says why. Table analytics.churn_predictions. See docs/churn-model.md."
+    ),
+)
+def churn_predictions(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    started = time.monotonic()
+    top_percent = churn_drivers_top_percent()
+    models: dict[str, RegisteredModel | None] = {}
+    failures: dict[str, str] = {}
+    for scope in warehouse.scopes_of_run(context.partition_keys):
+        written: list[pd.DataFrame] = []
+        figures: dict[str, dict[str, object]] = {}
+        for tenant_id in scope.tenant_ids:
+            try:
+                rows, figures[tenant_id] = _predict(warehouse, scope, tenant_id, top_percent, models)
+                written.append(rows)
+            except Exception as exc:  # one tenant's broken model must not stop the others
+                cause = one_line_cause(exc)
+                failures[f"{scope.as_of_date} {tenant_id}"] = cause
+                figures[tenant_id] = {"error": f"{cause}; its rows were left as they were"}
+                context.log.error(f"churn_predictions {scope.as_of_date} {tenant_id}: {cause}")
+        predicted = tuple(t for t in scope.tenant_ids if "error" not in figures[t])
+        if predicted:
+            rows = pd.concat(written, ignore_index=True)
+            rows["predicted_at"] = datetime.now(UTC).isoformat()
+            rows["run_id"] = context.run.run_id
+            warehouse.replace_partition(
+                "churn_predictions",
+                DayScope(scope.as_of_date, predicted, scope.as_of),
+                rows[TABLE_COLUMNS],
+            )
+        add_partition_metadata(context, scope.as_of_date, figures)
+    return dg.MaterializeResult(
+        metadata={
+            "duration_seconds": round(time.monotonic() - started, 3),
+            "drivers_top_percent": top_percent,
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=EVERY_TENANT_CHECK,
+                passed=not failures,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description="; ".join(f"{where}: {cause}" for where, cause in failures.items()) or None,
+            )
+        ],
+    )
+
+
+def _predict(
+    warehouse: WarehouseResource,
+    scope: DayScope,
+    tenant_id: str,
+    top_percent: int,
+    models: dict[str, RegisteredModel | None],
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """One tenant's rows for the day (none without a model) and its partition's metadata."""
+    choice = model_for_day(
+        tenant_entries(warehouse.engine, warehouse.analytics_schema, tenant_id), scope.as_of_date, scope.as_of
+    )
+    if choice.model_version is None:
+        return pd.DataFrame(columns=PREDICTION_COLUMNS), {"customers_predicted": 0, "no_model": choice.reason}
+    if choice.model_version not in models:  # a backfill's days mostly share one model
+        models[choice.model_version] = load_model(
+            warehouse.engine, warehouse.analytics_schema, choice.model_version
+        )
+    registered = models[choice.model_version]
+    if registered is None or registered.model is None:
+        raise LookupError(f"model {choice.model_version} is not a trained model in the registry")
+    model: ChurnModel = registered.model
+    frame = active_customers_frame(warehouse, scope, tenant_id, activity_types_of(model.features))
+    rows = prediction_rows(model, frame, choice.model_version, top_percent)
+    return rows, {
+        "customers_predicted": len(rows),
+        "model_version": choice.model_version,
+        "model_choice": choice.reason,
+        "customers_with_drivers": int(rows["driver_1"].notna().sum()),
+    }
+
+
+def active_customers_frame(
+    warehouse: WarehouseResource, scope: DayScope, tenant_id: str, activity_types: list[str]
+) -> pd.DataFrame:
+    """The day's training_frame rows of the tenant's customers ACTIVE that day: the population
+    the model learned from (labels exist only for them)."""
+    one = DayScope(scope.as_of_date, (tenant_id,), scope.as_of)
+    status = warehouse.read_partition("customer_features", one, ["customer_id", "status"])
+    active = set(status.loc[status["status"].eq("ACTIVE"), "customer_id"])
+    frame = training_frame(warehouse.engine, load_settings(), [tenant_id], [scope.as_of_date], activity_types)
+    return frame[frame["customer_id"].isin(active)].reset_index(drop=True)
