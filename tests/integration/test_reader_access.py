@@ -76,6 +76,37 @@ def test_a_tenant_role_sees_exactly_its_rows(readers, settings) -> None:
         assert _count(globex, f"{out}.customer_scores") == 1
 
 
+def test_a_tenant_role_sees_only_its_churn_predictions(readers, engine, settings) -> None:
+    """Predictions need a trained model (test_churn_predictions.py): two rows per tenant written
+    as the owner stand for them here, and are removed again."""
+    roles, connect = readers
+    table = f"{settings.analytics_schema}.churn_predictions"
+    rows = [
+        {"tenant": tenant, "customer": customer, "rank": rank}
+        for tenant, customers in (("acme", ("c1", "c2")), ("globex", ("g1", "g2")))
+        for rank, customer in enumerate(customers, start=1)
+    ]
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"insert into {table} values ('2026-03-15', :tenant, :customer, 0.5, :rank, 'm', "
+                "null, null, null, now(), 'test')"
+            ),
+            rows,
+        )
+    try:
+        for tenant, expected in (("acme", ["c1", "c2"]), ("globex", ["g1", "g2"])):
+            with connect(roles[tenant], "pw-" + tenant) as reader:
+                reader.execute(text("set app.tenant_id = 'acme'"))  # cannot widen a tenant role's view
+                seen = reader.execute(
+                    text(f"select tenant_id, customer_id from {settings.bi_schema}.churn_predictions")
+                )
+                assert sorted(tuple(row) for row in seen) == [(tenant, c) for c in expected]
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"delete from {table} where run_id = 'test'"))
+
+
 def test_no_tenant_means_no_rows_even_after_set(readers, settings) -> None:
     _, connect = readers
     out = settings.bi_schema
