@@ -11,7 +11,7 @@ from dagster_dbt import get_asset_key_for_model
 from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, one_line_cause
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.model.serving import PREDICTION_COLUMNS, model_for_day, prediction_rows
+from crm_scoring.model.serving import PREDICTION_COLUMNS, RegistryEntry, model_for_day, prediction_rows
 from crm_scoring.model.training import ChurnModel
 from crm_scoring.scope import DayScope
 from crm_scoring.settings import CHURN_DRIVERS_TOP_PERCENT_ENV, churn_drivers_top_percent, load_settings
@@ -53,6 +53,8 @@ def churn_predictions(
 ) -> dg.MaterializeResult:
     started = time.monotonic()
     top_percent = churn_drivers_top_percent()
+    # per run, not per (day, tenant): a backfill's days mostly share one model
+    entries: dict[str, list[RegistryEntry]] = {}
     models: dict[str, RegisteredModel | None] = {}
     failures: dict[str, str] = {}
     for scope in warehouse.scopes_of_run(context.partition_keys):
@@ -60,7 +62,7 @@ def churn_predictions(
         figures: dict[str, dict[str, object]] = {}
         for tenant_id in scope.tenant_ids:
             try:
-                rows, figures[tenant_id] = _predict(warehouse, scope, tenant_id, top_percent, models)
+                rows, figures[tenant_id] = _predict(warehouse, scope, tenant_id, top_percent, entries, models)
                 written.append(rows)
             except Exception as exc:  # one tenant's broken model must not stop the others
                 cause = one_line_cause(exc)
@@ -99,15 +101,17 @@ def _predict(
     scope: DayScope,
     tenant_id: str,
     top_percent: int,
+    entries: dict[str, list[RegistryEntry]],
     models: dict[str, RegisteredModel | None],
 ) -> tuple[pd.DataFrame, dict[str, object]]:
-    """One tenant's rows for the day (none without a model) and its partition's metadata."""
-    choice = model_for_day(
-        tenant_entries(warehouse.engine, warehouse.analytics_schema, tenant_id), scope.as_of_date, scope.as_of
-    )
+    """One tenant's rows for the day (none without a model) and its partition's metadata;
+    ``entries`` and ``models`` cache the registry's answers for the run."""
+    if tenant_id not in entries:
+        entries[tenant_id] = tenant_entries(warehouse.engine, warehouse.analytics_schema, tenant_id)
+    choice = model_for_day(entries[tenant_id], scope.as_of_date, scope.as_of)
     if choice.model_version is None:
         return pd.DataFrame(columns=PREDICTION_COLUMNS), {"customers_predicted": 0, "no_model": choice.reason}
-    if choice.model_version not in models:  # a backfill's days mostly share one model
+    if choice.model_version not in models:
         models[choice.model_version] = load_model(
             warehouse.engine, warehouse.analytics_schema, choice.model_version
         )
