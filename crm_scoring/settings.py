@@ -143,11 +143,30 @@ CHURN_MODEL_VALIDATION_DAYS_ENV = "CRM_SCORING_CHURN_MODEL_VALIDATION_DAYS"
 CHURN_MODEL_MIN_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_CHURNERS"
 CHURN_MODEL_MIN_POOLED_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_POOLED_CHURNERS"
 CHURN_MODEL_THREADS_ENV = "CRM_SCORING_CHURN_MODEL_THREADS"
+# Whom the model learns from and is judged on (docs/churn-model.md#population): the customers
+# ACTIVE on a day that had not already churned by the label's own silence definition
+# ("at_risk", an activity in the horizon before the day, or younger than it), or every ACTIVE
+# one ("all_active", the backtest's population). The backtest of the specification's score
+# always judges every ACTIVE customer.
+CHURN_MODEL_POPULATION_ENV = "CRM_SCORING_CHURN_MODEL_POPULATION"
+AT_RISK_POPULATION = "at_risk"
+ALL_ACTIVE_POPULATION = "all_active"
+CHURN_MODEL_POPULATIONS = (AT_RISK_POPULATION, ALL_ACTIVE_POPULATION)
 
 
 def churn_model_months() -> int:
     """How many labelled month-ends the model learns from and is validated on (default 12)."""
     return _positive_whole(CHURN_MODEL_MONTHS_ENV, "12")
+
+
+def churn_model_population() -> str:
+    """The population the churn model trains and validates on (default at_risk)."""
+    value = os.environ.get(CHURN_MODEL_POPULATION_ENV, AT_RISK_POPULATION)
+    if value not in CHURN_MODEL_POPULATIONS:
+        raise ConfigError(
+            f"{CHURN_MODEL_POPULATION_ENV}={value!r} is not one of {', '.join(CHURN_MODEL_POPULATIONS)}"
+        )
+    return value
 
 
 def load_churn_model_config():  # -> crm_scoring.model.training.ModelConfig (imported lazily)

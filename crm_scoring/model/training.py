@@ -145,7 +145,8 @@ class ChurnModel:
 @dataclass(frozen=True)
 class TrainedScope:
     """One model (or the absence of one) and the tenants it serves, with its validation figures
-    per served tenant: {tenant: {"rows", "churners", "model", "baseline", "rule" (when the frame
+    per served tenant: {tenant: {"rows", "churners" (churned customer-days), "churned_customers"
+    (distinct), "model", "baseline", "rule" (when the frame
     has the rule score), each of NAIVE_SCORERS whose feature the frame has: {figure: Estimate}}}."""
 
     kind: str
@@ -374,6 +375,7 @@ def _fit(
         metrics[tenant_id] = {
             "rows": int(inside.sum()),
             "churners": int(valid_y[inside].sum()),
+            "churned_customers": len(np.unique(customers[inside & (valid_y == 1)])),
             **{
                 name: _figures(
                     scores[inside], valid_y[inside], customers[inside], calibrated[name][inside], config
