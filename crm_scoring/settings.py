@@ -180,6 +180,7 @@ def load_churn_model_config():  # -> crm_scoring.model.training.ModelConfig (imp
         min_tenant_churners=_positive_whole(CHURN_MODEL_MIN_CHURNERS_ENV, "30"),
         min_pooled_churners=_positive_whole(CHURN_MODEL_MIN_POOLED_CHURNERS_ENV, "5"),
         booster=BoosterSettings(num_threads=_positive_whole(CHURN_MODEL_THREADS_ENV, "1")),
+        population=churn_model_population(),
     )
 
 

@@ -17,7 +17,6 @@ from crm_scoring.settings import (
     CHURN_MODEL_MONTHS_ENV,
     CHURN_MODEL_POPULATION_ENV,
     churn_model_months,
-    churn_model_population,
     load_churn_model_config,
     load_settings,
 )
@@ -66,7 +65,8 @@ class ChurnModelRunConfig(dg.Config):
 def churn_model(
     context: dg.AssetExecutionContext, config: ChurnModelRunConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    settings, model_config, population = load_settings(), load_churn_model_config(), churn_model_population()
+    settings, model_config = load_settings(), load_churn_model_config()
+    population = model_config.population
     observed_until = (
         date.fromisoformat(config.observed_until)
         if config.observed_until

@@ -84,6 +84,9 @@ class ModelConfig:
     ece_bins: int = 10
     seed: int = 7
     booster: BoosterSettings = field(default_factory=BoosterSettings)
+    # Whom the training rows hold (settings.CHURN_MODEL_POPULATIONS): the frame is selected in
+    # the warehouse; kept here so the registry's parameters say which population its figures are on.
+    population: str = "at_risk"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

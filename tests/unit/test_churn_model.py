@@ -26,7 +26,12 @@ from crm_scoring.model.training import (
     own_type_columns,
     train_churn_models,
 )
-from crm_scoring.settings import CHURN_MODEL_POPULATION_ENV, ConfigError, churn_model_population
+from crm_scoring.settings import (
+    CHURN_MODEL_POPULATION_ENV,
+    ConfigError,
+    churn_model_population,
+    load_churn_model_config,
+)
 from tests.unit.churn_frames import CONFIG, MONTH_STARTS, NOISE, SIGNAL, synthetic
 
 
@@ -188,8 +193,11 @@ def test_validation_counts_churned_customer_days_and_distinct_churners(one_tenan
 def test_the_population_setting_defaults_to_at_risk_and_fails_closed(monkeypatch) -> None:
     monkeypatch.delenv(CHURN_MODEL_POPULATION_ENV, raising=False)
     assert churn_model_population() == "at_risk"
+    assert load_churn_model_config().population == "at_risk"
     monkeypatch.setenv(CHURN_MODEL_POPULATION_ENV, "all_active")
     assert churn_model_population() == "all_active"
+    # recorded with the model: the registry's parameters say whom its figures are on
+    assert load_churn_model_config().as_dict()["population"] == "all_active"
     monkeypatch.setenv(CHURN_MODEL_POPULATION_ENV, "everyone")
     with pytest.raises(ConfigError, match="CRM_SCORING_CHURN_MODEL_POPULATION='everyone'"):
         churn_model_population()
