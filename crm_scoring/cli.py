@@ -674,7 +674,10 @@ def _train_model(args: argparse.Namespace) -> int:
             return 1
         event = instance.get_latest_materialization_event(dg.AssetKey("churn_model"))
         metadata = event.asset_materialization.metadata
-    print(f"Churn model trained (run {run_id}), labelled days {metadata['labelled_days'].value}:")
+    print(
+        f"Churn model trained (run {run_id}), labelled days {metadata['labelled_days'].value}, "
+        f"population {metadata['population'].value}:"
+    )
     print(metadata["tenants"].value)
     print()
     print(metadata["figures"].value)

@@ -144,6 +144,15 @@ CHURN_MODEL_MIN_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_CHURNERS"
 CHURN_MODEL_MIN_POOLED_CHURNERS_ENV = "CRM_SCORING_CHURN_MODEL_MIN_POOLED_CHURNERS"
 CHURN_MODEL_THREADS_ENV = "CRM_SCORING_CHURN_MODEL_THREADS"
 CHURN_DRIVERS_TOP_PERCENT_ENV = "CRM_SCORING_CHURN_DRIVERS_TOP_PERCENT"
+# Whom the model learns from and is judged on (docs/churn-model.md#population): the customers
+# ACTIVE on a day that had not already churned by the label's own silence definition
+# ("at_risk", an activity in the horizon before the day, or younger than it), or every ACTIVE
+# one ("all_active", the backtest's population). The backtest of the specification's score
+# always judges every ACTIVE customer.
+CHURN_MODEL_POPULATION_ENV = "CRM_SCORING_CHURN_MODEL_POPULATION"
+AT_RISK_POPULATION = "at_risk"
+ALL_ACTIVE_POPULATION = "all_active"
+CHURN_MODEL_POPULATIONS = (AT_RISK_POPULATION, ALL_ACTIVE_POPULATION)
 
 
 def churn_model_months() -> int:
@@ -161,6 +170,16 @@ def churn_drivers_top_percent() -> int:
     return percent
 
 
+def churn_model_population() -> str:
+    """The population the churn model trains and validates on (default at_risk)."""
+    value = os.environ.get(CHURN_MODEL_POPULATION_ENV, AT_RISK_POPULATION)
+    if value not in CHURN_MODEL_POPULATIONS:
+        raise ConfigError(
+            f"{CHURN_MODEL_POPULATION_ENV}={value!r} is not one of {', '.join(CHURN_MODEL_POPULATIONS)}"
+        )
+    return value
+
+
 def load_churn_model_config():  # -> crm_scoring.model.training.ModelConfig (imported lazily)
     """The churn model's settings from the environment, with the documented defaults."""
     from crm_scoring.model.estimators import BoosterSettings
@@ -172,6 +191,7 @@ def load_churn_model_config():  # -> crm_scoring.model.training.ModelConfig (imp
         min_tenant_churners=_positive_whole(CHURN_MODEL_MIN_CHURNERS_ENV, "30"),
         min_pooled_churners=_positive_whole(CHURN_MODEL_MIN_POOLED_CHURNERS_ENV, "5"),
         booster=BoosterSettings(num_threads=_positive_whole(CHURN_MODEL_THREADS_ENV, "1")),
+        population=churn_model_population(),
     )
 
 

@@ -15,6 +15,7 @@ from crm_scoring.scope import as_of_instant
 from crm_scoring.settings import (
     CHURN_MODEL_MIN_CHURNERS_ENV,
     CHURN_MODEL_MONTHS_ENV,
+    CHURN_MODEL_POPULATION_ENV,
     churn_model_months,
     load_churn_model_config,
     load_settings,
@@ -55,7 +56,9 @@ class ChurnModelRunConfig(dg.Config):
         "whose churn horizon has passed: a model per tenant with at least "
         f"{CHURN_MODEL_MIN_CHURNERS_ENV} (default 30) churners in its training range, else a pooled one, "
         "else none (with the reason). Validated out of time on the newest month-ends against a logistic "
-        "baseline and the specification's churn_risk_score, with 95% bootstrap intervals. "
+        "baseline, the specification's churn_risk_score and naive predictors, with 95% bootstrap intervals, "
+        f"all on the same customers: {CHURN_MODEL_POPULATION_ENV} (default at_risk: not already gone "
+        "silent for the horizon). "
         "Registry: analytics.model_registry. See docs/churn-model.md."
     ),
 )
@@ -63,6 +66,7 @@ def churn_model(
     context: dg.AssetExecutionContext, config: ChurnModelRunConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     settings, model_config = load_settings(), load_churn_model_config()
+    population = model_config.population
     observed_until = (
         date.fromisoformat(config.observed_until)
         if config.observed_until
@@ -90,9 +94,11 @@ def churn_model(
         days if scored_once else [],
         # the end of observed_until: a month-end D is labelled when D + H <= observed_until
         observed_until=as_of_instant(observed_until, settings.tz),
+        population=population,
     )
     context.log.info(
-        f"{len(frame)} labelled customer-days over {len(days)} month-ends, {len(tenant_ids)} tenants"
+        f"{len(frame)} labelled customer-days ({population}) over {len(days)} month-ends, "
+        f"{len(tenant_ids)} tenants"
     )
     scopes = train_churn_models(frame, model_config, tenant_ids)
     versions = save_training_run(
@@ -106,6 +112,7 @@ def churn_model(
         metadata={
             "observed_until": observed_until.isoformat(),
             "labelled_days": ", ".join(day.isoformat() for day in days),
+            "population": population,
             "labelled_rows": len(frame),
             "models_trained": sum(scope.kind != NO_MODEL for scope in scopes),
             "model_versions": ", ".join(versions),
@@ -134,8 +141,9 @@ def scopes_markdown(scopes: list[TrainedScope]) -> str:
 
 
 def figures_markdown(scopes: list[TrainedScope]) -> str:
-    """Per tenant with a model, each figure for the model, the baseline and the rule score on
-    the validation days: value [95% interval]."""
+    """Per tenant with a model, each figure for the model, the baseline, the rule score and the
+    naive predictors on the validation days (all on the same rows: the model's population):
+    value [95% interval]; churners counted as customer-days and as distinct customers."""
     lines = [
         "| tenant | validation | scorer | " + " | ".join(_FIGURE_LABELS[name] for name in FIGURES) + " |",
         "|---|---|---|" + "--:|" * len(FIGURES),
@@ -145,7 +153,10 @@ def figures_markdown(scopes: list[TrainedScope]) -> str:
             figures = scope.metrics.get(tenant_id)
             if not figures:
                 continue
-            validation = f"{figures['rows']} rows, {figures['churners']} churners"
+            validation = (
+                f"{figures['rows']} rows, {figures['churners']} churned customer-days "
+                f"({figures['churned_customers']} customers)"
+            )
             for key, label in _SCORERS:
                 if key in figures:
                     cells = " | ".join(_estimate(figures[key][name]) for name in FIGURES)

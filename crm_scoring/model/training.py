@@ -84,6 +84,9 @@ class ModelConfig:
     ece_bins: int = 10
     seed: int = 7
     booster: BoosterSettings = field(default_factory=BoosterSettings)
+    # Whom the training rows hold (settings.CHURN_MODEL_POPULATIONS): the frame is selected in
+    # the warehouse; kept here so the registry's parameters say which population its figures are on.
+    population: str = "at_risk"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,7 +153,8 @@ class ChurnModel:
 @dataclass(frozen=True)
 class TrainedScope:
     """One model (or the absence of one) and the tenants it serves, with its validation figures
-    per served tenant: {tenant: {"rows", "churners", "model", "baseline", "rule" (when the frame
+    per served tenant: {tenant: {"rows", "churners" (churned customer-days), "churned_customers"
+    (distinct), "model", "baseline", "rule" (when the frame
     has the rule score), each of NAIVE_SCORERS whose feature the frame has: {figure: Estimate}}}."""
 
     kind: str
@@ -379,6 +383,7 @@ def _fit(
         metrics[tenant_id] = {
             "rows": int(inside.sum()),
             "churners": int(valid_y[inside].sum()),
+            "churned_customers": len(np.unique(customers[inside & (valid_y == 1)])),
             **{
                 name: _figures(
                     scores[inside], valid_y[inside], customers[inside], calibrated[name][inside], config

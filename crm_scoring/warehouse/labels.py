@@ -1,8 +1,11 @@
 """Labels for the learned churn model: did a customer ACTIVE on day D churn within the horizon?
 
-The backtest's population and churn definition (outcomes.observed_churn), on the window
-[as_of(D), as_of(D + horizon)): nothing before as_of(D) is read but the status of D. Only days
-whose whole window has passed by ``observed_until`` are labelled.
+The backtest's churn definition (outcomes.observed_churn), on the window
+[as_of(D), as_of(D + horizon)): the label reads nothing before as_of(D). The population is the
+backtest's (every customer ACTIVE on D: ``all_active``) or the customers at risk on D
+(``at_risk``): those not already churned by the same definition on the horizon before as_of(D)
+(an activity in [as_of(D) - horizon, as_of(D)), or created within it). Only days whose whole
+window has passed by ``observed_until`` are labelled.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import Engine
 
-from crm_scoring.scope import churn_window, days_with_observed_horizon
+from crm_scoring.scope import churn_window, days_with_observed_horizon, window_start
+from crm_scoring.settings import AT_RISK_POPULATION, CHURN_MODEL_POPULATIONS
 from crm_scoring.warehouse.outcomes import observed_churn
 
 LABEL_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "churned"]
@@ -31,6 +35,7 @@ def churn_labels(
     tz: ZoneInfo,
     observed_until: datetime,
     horizon_days: int = 60,
+    population: str = AT_RISK_POPULATION,
 ) -> pd.DataFrame:
     """(as_of_date, tenant_id, customer_id, churned) of every customer of ``features_table``
     (customer_features: the day's customers with their status of that day) ACTIVE on a day D of
@@ -39,12 +44,16 @@ def churn_labels(
     Days whose window ends after ``observed_until`` (the instant up to which the CRM and the
     profile history were observed, e.g. the as_of of the latest captured day) have no rows:
     ``days_with_observed_horizon(days, horizon_days, observed_until, tz)`` (crm_scoring.scope)
-    names the days labelled; the others were left out. One query per labelled day, tenant ids
-    bound.
+    names the days labelled; the others were left out. ``population`` (settings.
+    CHURN_MODEL_POPULATIONS): ``at_risk`` keeps only the customers not already churned before
+    as_of(D) (module docstring); ``all_active`` every ACTIVE one. One query per labelled day,
+    tenant ids bound.
     """
+    if population not in CHURN_MODEL_POPULATIONS:
+        raise ValueError(f"population {population!r} is not one of {', '.join(CHURN_MODEL_POPULATIONS)}")
     frames = []
     for day in days_with_observed_horizon(days, horizon_days, observed_until, tz):
-        window_start, window_end = churn_window(day, horizon_days, tz)
+        as_of, window_end = churn_window(day, horizon_days, tz)
         outcomes = observed_churn(
             engine,
             population_table=features_table,
@@ -52,8 +61,9 @@ def churn_labels(
             activities_table=activities_table,
             as_of_date=day,
             tenant_ids=tenant_ids,
-            window_start=window_start,
+            window_start=as_of,
             window_end=window_end,
+            active_since=window_start(as_of, horizon_days) if population == AT_RISK_POPULATION else None,
         )
         frames.append(outcomes.assign(as_of_date=day)[LABEL_COLUMNS])
     if not frames:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from crm_scoring.settings import Settings
+from crm_scoring.settings import AT_RISK_POPULATION, Settings
 from crm_scoring.warehouse.labels import churn_labels
 from crm_scoring.warehouse.reads import read_partition_rows
 
@@ -115,10 +115,13 @@ def training_labels(
     tenant_ids: Sequence[str],
     days: Sequence[date],
     observed_until: datetime,
+    population: str = AT_RISK_POPULATION,
 ) -> pd.DataFrame:
     """labels.churn_labels over this deployment's tables, time zone and horizon
     (CRM_SCORING_CHURN_HORIZON_DAYS): (as_of_date, tenant_id, customer_id, churned) of the days
-    whose whole horizon ended by ``observed_until``; the other days are left out."""
+    whose whole horizon ended by ``observed_until``, for the customers of ``population``
+    (CRM_SCORING_CHURN_MODEL_POPULATION: settings.churn_model_population); the other days are
+    left out."""
     return churn_labels(
         engine,
         features_table=_table(settings, "customer_features"),
@@ -129,6 +132,7 @@ def training_labels(
         tz=settings.tz,
         observed_until=observed_until,
         horizon_days=settings.churn_horizon_days,
+        population=population,
     )
 
 
@@ -162,13 +166,15 @@ def labelled_training_frame(
     tenant_ids: Sequence[str],
     days: Sequence[date],
     observed_until: datetime,
+    population: str = AT_RISK_POPULATION,
 ) -> pd.DataFrame:
-    """The churn model's training rows: one per customer ACTIVE on a day of ``days`` whose
-    horizon passed by ``observed_until`` (training_labels), with ``churned``, the behaviour
+    """The churn model's training rows: one per customer of ``population`` (ACTIVE on a day of
+    ``days`` and, for at_risk, not already churned then) whose horizon passed by
+    ``observed_until`` (training_labels), with ``churned``, the behaviour
     features and per-type counts of tenant_activity_types (training_frame), and the rule's
     ``churn_risk_score`` (never a feature: model/training.NEVER_FEATURES). Days without a
     label (horizon still open) or without scores (never scored) give no row."""
-    labels = training_labels(engine, settings, tenant_ids, days, observed_until)
+    labels = training_labels(engine, settings, tenant_ids, days, observed_until, population)
     labelled = sorted({_day(value) for value in labels["as_of_date"]})
     types = tenant_activity_types(engine, settings, tenant_ids, labelled)
     features = training_frame(engine, settings, tenant_ids, labelled, types)

@@ -42,7 +42,8 @@ class RegisteredModel:
     horizon_days: int
     features: tuple[str, ...]
     parameters: Mapping[str, Any]
-    # {tenant: {"rows", "churners", "model" | "baseline" | "rule" | "naive_…": {figure: {value, low, high}}}}
+    # {tenant: {"rows", "churners", "churned_customers",
+    #           "model" | "baseline" | "rule" | "naive_…": {figure: {value, low, high}}}}
     metrics: Mapping[str, Any]
     model: ChurnModel | None
     baseline: LogisticBaseline | None

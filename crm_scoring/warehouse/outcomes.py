@@ -58,10 +58,17 @@ def observed_churn(
     tenant_ids: Sequence[str],
     window_start: datetime,
     window_end: datetime,
+    active_since: datetime | None = None,
 ) -> pd.DataFrame:
     """(tenant_id, customer_id, *carried_columns, churned) of every customer of
     ``population_table`` (keyed by as_of_date, tenant_id, customer_id, with the status of that
     day: customer_scores or customer_features) that was ACTIVE on ``as_of_date``.
+
+    With ``active_since``, only the customers **at risk**: those that had not already churned
+    by the same silence definition before the window, i.e. had an activity in
+    [active_since, window_start), or were created at or after ``active_since`` (too new to have
+    been silent that long; a creation the history never recorded counts as older). That part
+    reads before the window, as the features do; the label itself never does.
 
     Churned means, within [window_start, window_end), by the profile history (``history_table``,
     versions in force from their updated_at): a version took effect that is neither ACTIVE nor
@@ -70,6 +77,11 @@ def observed_churn(
     the population's day, nothing after the window.
     """
     carried = "".join(f"population.{_column(column)}, " for column in carried_columns)
+    at_risk = (
+        ""
+        if active_since is None
+        else _AT_RISK.format(history_table=history_table, activities_table=activities_table)
+    )
     # The probes are one (customer_id, ...) index range per customer.
     query = text(
         f"""
@@ -100,6 +112,7 @@ def observed_churn(
         where population.as_of_date = :as_of_date
           and population.tenant_id = any(:tenants)
           and population.status = :evaluated
+          {at_risk}
         order by population.tenant_id, population.customer_id
         """
     )
@@ -114,8 +127,28 @@ def observed_churn(
                 "window_end": window_end,
                 "evaluated": EVALUATED_STATUS,
                 "merged": MERGED_STATUS,
-            },
+            }
+            | ({} if active_since is None else {"active_since": active_since}),
         )
+
+
+# Not already churned at the window's start: an activity in [active_since, window_start), or a
+# customer younger than that (created_at never changes: any version has the CRM's value).
+_AT_RISK = """
+          and (
+              exists (
+                  select from {activities_table} as activities
+                  where activities.customer_id = population.customer_id
+                    and activities.occurred_at >= :active_since
+                    and activities.occurred_at < :window_start
+              )
+              or exists (
+                  select from {history_table} as versions
+                  where versions.customer_id = population.customer_id
+                    and isfinite(versions.created_at)
+                    and versions.created_at >= :active_since
+              )
+          )"""
 
 
 def _column(name: str) -> str:

@@ -9,7 +9,10 @@ read, the figures worked out in the comments would be off.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -17,6 +20,7 @@ from sqlalchemy import text
 
 from crm_scoring import operations
 from crm_scoring.scope import days_with_observed_horizon
+from crm_scoring.settings import ALL_ACTIVE_POPULATION, AT_RISK_POPULATION
 from crm_scoring.warehouse.labels import churn_labels
 from crm_scoring.warehouse.model_inputs import (
     feature_columns,
@@ -326,7 +330,17 @@ def test_a_rerun_reproduces_the_features_and_a_smaller_n_keeps_each_tenants_top_
     }
 
 
-def _labels(engine, settings, days: list[date], observed_until: datetime) -> dict[tuple[str, str], bool]:
+# The at-risk population of DAY (the model's default): not already churned by the same silence
+# definition, i.e. an activity in [AS_OF - 60 days, AS_OF), or created since. b3's activities are
+# all at AS_OF or later (it only got emails and wrote notes before) and it was created in 2025:
+# out. b4 did nothing either, but was created 10.5 days before AS_OF: too new to have been
+# silent for 60 days, in. Everyone else acted within 20 days. The labels kept are unchanged.
+AT_RISK_LABELS = {key: churned for key, churned in EXPECTED_LABELS.items() if key != ("acme", "b3")}
+
+
+def _labels(
+    engine, settings, days: list[date], observed_until: datetime, population: str = ALL_ACTIVE_POPULATION
+) -> dict[tuple[str, str], bool]:
     labels = churn_labels(
         engine,
         features_table=f"{settings.analytics_schema}.customer_features",
@@ -337,6 +351,7 @@ def _labels(engine, settings, days: list[date], observed_until: datetime) -> dic
         tz=settings.tz,
         observed_until=observed_until,
         horizon_days=60,
+        population=population,
     )
     assert list(labels.columns) == ["as_of_date", "tenant_id", "customer_id", "churned"]
     assert set(labels["as_of_date"]) <= {DAY}
@@ -345,17 +360,42 @@ def _labels(engine, settings, days: list[date], observed_until: datetime) -> dic
 
 def test_labels_read_only_the_window_after_as_of(rescored, engine, settings) -> None:
     assert _labels(engine, settings, [DAY], LABEL_WINDOW_END) == EXPECTED_LABELS
-    # The same through the deployment's settings (CRM_SCORING_CHURN_HORIZON_DAYS: 60 by default).
+    # The same through the deployment's settings (CRM_SCORING_CHURN_HORIZON_DAYS: 60 by default),
+    # whose population is the at-risk one by default.
     by_settings = training_labels(engine, settings, ["acme", "globex"], [DAY], LABEL_WINDOW_END)
     assert {
         (row.tenant_id, row.customer_id): row.churned for row in by_settings.itertuples()
-    } == EXPECTED_LABELS
+    } == AT_RISK_LABELS
 
     # Activity just before AS_OF changes no label: b4 and g1 stay churners.
     before = [
         activity("b4", "LOGIN", ago(0, microseconds=-1), id="late-b4"),
         activity("g1", "LOGIN", ago(0.5), tenant="globex", id="late-g1"),
     ]
+    with _extra_activities(engine, settings, before):
+        assert _labels(engine, settings, [DAY], LABEL_WINDOW_END) == EXPECTED_LABELS
+
+
+def test_the_at_risk_population_leaves_out_who_was_already_silent_for_the_horizon(
+    rescored, engine, settings
+) -> None:
+    at_risk = partial(_labels, engine, settings, [DAY], LABEL_WINDOW_END, AT_RISK_POPULATION)
+    assert at_risk() == AT_RISK_LABELS
+    # b3's last activity before AS_OF: just over 60 days back stays out; exactly 60 days back
+    # (the window's first instant) and 59 days back bring it in, labelled as before (it was
+    # active at AS_OF: stayed).
+    for days_ago, expected in (
+        (60 + 1 / 24, AT_RISK_LABELS),
+        (60, EXPECTED_LABELS),
+        (59, EXPECTED_LABELS),
+    ):
+        with _extra_activities(engine, settings, [activity("b3", "LOGIN", ago(days_ago), id="b3-before")]):
+            assert at_risk() == expected, days_ago
+
+
+@contextmanager
+def _extra_activities(engine, settings, rows: list[dict]) -> Iterator[None]:
+    """The rows in the source's activities for the block, then gone again."""
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -363,14 +403,15 @@ def test_labels_read_only_the_window_after_as_of(rescored, engine, settings) -> 
                 "(id, tenant_id, customer_id, type, occurred_at, metadata) "
                 "values (:id, :tenant_id, :customer_id, :type, :occurred_at, :metadata)"
             ),
-            before,
+            rows,
         )
     try:
-        assert _labels(engine, settings, [DAY], LABEL_WINDOW_END) == EXPECTED_LABELS
+        yield
     finally:
         with engine.begin() as connection:
             connection.execute(
-                text(f"delete from {settings.source_schema}.activities where id in ('late-b4', 'late-g1')")
+                text(f"delete from {settings.source_schema}.activities where id = any(:ids)"),
+                {"ids": [row["id"] for row in rows]},
             )
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from crm_scoring import operations
 from crm_scoring.defs.churn_model import churn_model
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.model.training import feature_columns
+from crm_scoring.settings import ALL_ACTIVE_POPULATION
 from crm_scoring.warehouse.model_inputs import labelled_training_frame
 from crm_scoring.warehouse.model_registry import NOT_TRAINED, latest_for_tenant
 from tests.integration import dataset
@@ -34,15 +36,20 @@ def scored(module_instance, engine, settings, load_sources, tmp_path_factory) ->
     return registered
 
 
-def test_training_rows_hold_behaviour_features_labels_and_the_rule_score(scored, engine, settings) -> None:
-    frame = labelled_training_frame(
+def _frame(engine, settings, **population) -> pd.DataFrame:
+    return labelled_training_frame(
         engine,
         settings,
         ["acme", "globex"],
         [date(2026, 2, 28), MONTH_END],  # nobody scored Feb 28: no rows for it
         # the end of 2026-05-30 = as_of(2026-03-31 + 60 days): March 31's horizon has just passed
         observed_until=datetime(2026, 5, 31, tzinfo=UTC),
+        **population,
     ).set_index("customer_id")
+
+
+def test_training_rows_hold_behaviour_features_labels_and_the_rule_score(scored, engine, settings) -> None:
+    frame = _frame(engine, settings, population=ALL_ACTIVE_POPULATION)
     assert set(frame["as_of_date"]) == {MONTH_END}
     # The ACTIVE customers (c3 is INACTIVE, c4 MERGED, c5 deleted): c1, c2, c6, c7, c8 and g1.
     assert sorted(frame.index) == ["c1", "c2", "c6", "c7", "c8", "g1"]
@@ -75,6 +82,19 @@ def test_training_rows_hold_behaviour_features_labels_and_the_rule_score(scored,
     assert not {"lifetime_value", "email_opt_in", "last_email_open_at", "status"} & set(frame.columns)
 
 
+def test_by_default_the_rows_are_the_customers_not_already_churned(scored, engine, settings) -> None:
+    # as_of 2026-04-01 00:00, horizon 60 days: at risk = an activity in [2026-01-31 00:00,
+    # 2026-04-01) (or created since). c2's last activity is the failed payment 62 days before
+    # 2026-03-16 = 2026-01-13, 78 days before as_of, and it was created in 2025: already gone
+    # silent for the whole horizon, so out, though still ACTIVE in the CRM. The others acted
+    # within 26 days (c8's tier changes; c7's login 24 days, c1, c6 and g1 within 17).
+    at_risk = _frame(engine, settings)
+    assert sorted(at_risk.index) == ["c1", "c6", "c7", "c8", "g1"]
+    # the rows kept are the same rows, labels and features as in the backtest's population
+    everyone = _frame(engine, settings, population=ALL_ACTIVE_POPULATION)
+    pd.testing.assert_frame_equal(at_risk, everyone.drop(index="c2"))
+
+
 def test_asset_records_why_a_tenant_has_no_model(
     scored, module_instance, engine, settings, database_url
 ) -> None:
@@ -92,7 +112,8 @@ def test_asset_records_why_a_tenant_has_no_model(
         assert entry.training_run == result.run_id
         assert entry.reasons[tenant].startswith("no model: 1 labelled day(s): at least 4 are needed")
     metadata = result.asset_materializations_for_node("churn_model")[0].metadata
-    assert metadata["labelled_rows"].value == 6
+    assert metadata["population"].value == "at_risk"
+    assert metadata["labelled_rows"].value == 5  # c2 had already gone silent (test above)
     assert metadata["models_trained"].value == 0
     assert metadata["labelled_days"].value.endswith("2026-02-28, 2026-03-31")
     assert "| acme | none | no model: 1 labelled day(s)" in metadata["tenants"].value

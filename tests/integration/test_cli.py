@@ -209,5 +209,6 @@ def test_train_model_says_why_a_tenant_has_no_model(tmp_path: Path, cli_database
     for tenant in ("acme", "globex"):
         assert f"| {tenant} | none | no model: no labelled customer-day" in result.stdout
     assert "No model trained." in result.stdout
+    assert "population at_risk:" in result.stdout  # CRM_SCORING_CHURN_MODEL_POPULATION's default
     bad = crm_scoring("train-model", "--observed-until", "2026-02-30", home=tmp_path, **cli_database)
     assert bad.returncode == 2 and "--observed-until '2026-02-30' is not a date" in bad.stderr

@@ -26,6 +26,12 @@ from crm_scoring.model.training import (
     own_type_columns,
     train_churn_models,
 )
+from crm_scoring.settings import (
+    CHURN_MODEL_POPULATION_ENV,
+    ConfigError,
+    churn_model_population,
+    load_churn_model_config,
+)
 from tests.unit.churn_frames import CONFIG, MONTH_STARTS, NOISE, SIGNAL, synthetic
 
 
@@ -170,6 +176,31 @@ def test_model_beats_the_noise_feature_on_the_validation_days(one_tenant, traine
     noise = evaluate(validation[NOISE], validation["churned"], validation["customer_id"], replicates=100)
     assert noise["auc"].high < trained.metrics["acme"]["model"]["auc"].low
     assert abs(noise["auc"].value - 0.5) < 0.05
+
+
+def test_validation_counts_churned_customer_days_and_distinct_churners(one_tenant, trained) -> None:
+    validation = one_tenant[
+        pd.to_datetime(one_tenant["as_of_date"]).dt.date.isin(trained.split.validation_days)
+    ]
+    churned = validation[validation["churned"]]
+    metrics = trained.metrics["acme"]
+    assert metrics["churners"] == len(churned)
+    assert metrics["churned_customers"] == len(set(churned["customer_id"]))
+    # labels are drawn afresh each day, so some customers churn on two or three of the 3 days
+    assert metrics["churned_customers"] < metrics["churners"]
+
+
+def test_the_population_setting_defaults_to_at_risk_and_fails_closed(monkeypatch) -> None:
+    monkeypatch.delenv(CHURN_MODEL_POPULATION_ENV, raising=False)
+    assert churn_model_population() == "at_risk"
+    assert load_churn_model_config().population == "at_risk"
+    monkeypatch.setenv(CHURN_MODEL_POPULATION_ENV, "all_active")
+    assert churn_model_population() == "all_active"
+    # recorded with the model: the registry's parameters say whom its figures are on
+    assert load_churn_model_config().as_dict()["population"] == "all_active"
+    monkeypatch.setenv(CHURN_MODEL_POPULATION_ENV, "everyone")
+    with pytest.raises(ConfigError, match="CRM_SCORING_CHURN_MODEL_POPULATION='everyone'"):
+        churn_model_population()
 
 
 def test_calibrated_probabilities_are_judged_out_of_fold_and_are_close(trained) -> None:
@@ -383,7 +414,8 @@ def test_asset_tables_name_each_tenants_model_and_figures(trained) -> None:
     assert figures[4].split(" | ")[2] == "days since last activity (naive)"
     auc = trained.metrics["acme"]["model"]["auc"]
     assert figures[2].startswith(
-        f"| acme | 9000 rows, {trained.metrics['acme']['churners']} churners | model "
+        f"| acme | 9000 rows, {trained.metrics['acme']['churners']} churned customer-days "
+        f"({trained.metrics['acme']['churned_customers']} customers) | model "
         f"| {auc.value:.3f} [{auc.low:.3f}, {auc.high:.3f}] |"
     )
 
