@@ -87,19 +87,12 @@ def database_url(server_url: str) -> str:
 
 
 def _parse_dbt_project_for(database_url: str) -> None:
-    """dbt parses the whole project again when the connection differs from the one its saved
-    parse was made with ("Unable to do partial parsing because profile has changed"): 2-3 s of
-    CPU per dbt invocation, two per run. Parsed once for the test database, every run's dbt
-    parses partially (dagster-dbt copies the saved parse into each invocation's target)."""
-    from dagster_dbt import DbtCliResource
-
+    """Parsed once for the test database, so every run's dbt parses partially."""
     from crm_scoring.defs.dbt import dbt_project
-    from crm_scoring.defs.resources import dbt_environment
-    from crm_scoring.settings import DBT_EXECUTABLE
+    from crm_scoring.warehouse.dbt_manifest import ensure_manifest
+    from crm_scoring.warehouse.urls import dbt_connection_env
 
-    dbt = DbtCliResource(project_dir=os.fspath(dbt_project.project_dir), dbt_executable=DBT_EXECUTABLE)
-    with dbt_environment(database_url):
-        dbt.cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
+    ensure_manifest(dbt_project, dbt_connection_env(database_url))
 
 
 class DatabaseCopies:

@@ -7,6 +7,7 @@ covers the incremental marts only, so a run records no per-tenant events for vie
 """
 
 import json
+import os
 import shutil
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +21,9 @@ from crm_scoring.defs.partitions import (
     scoring_partitions,
 )
 from crm_scoring.defs.resources import WarehouseResource, dbt_environment
-from crm_scoring.settings import DBT_PROJECT_DIR
+from crm_scoring.settings import DATABASE_URL_ENV, DBT_PROJECT_DIR
 from crm_scoring.warehouse.dbt_manifest import ensure_manifest
+from crm_scoring.warehouse.urls import dbt_connection_env
 
 OWNERS = PARTITIONED_ASSET["owners"]
 BI_TAG = "bi"
@@ -31,7 +33,10 @@ STAGING_TAG = "staging"
 CRM_SOURCE = "crm"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-ensure_manifest(dbt_project)
+# The asset decorators below read the manifest; it is parsed for the database the runs will use
+# (set by every entry point before the definitions are built).
+_database_url = os.environ.get(DATABASE_URL_ENV)
+ensure_manifest(dbt_project, dbt_connection_env(_database_url) if _database_url else {})
 
 
 class CrmDbtTranslator(DagsterDbtTranslator):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from crm_scoring.definitions import defs
+from crm_scoring.definitions import build_definitions
 from crm_scoring.defs.partitions import scoring_partitions, tenant_partitions
 from crm_scoring.defs.schedules import daily_scoring
 from crm_scoring.defs.sensors import register_new_tenants
@@ -46,7 +46,7 @@ def test_schedule_skips_without_tenants(instance) -> None:
 
 def test_sensor_registers_new_tenants_once(instance, engine, load_sources) -> None:
     load_sources(dataset.SOURCES)
-    resources = defs.resources
+    resources = build_definitions().resources
     context = dg.build_sensor_context(instance=instance, resources=resources)
     result = register_new_tenants(context)
     requested = [req.partition_keys for req in result.dynamic_partitions_requests]

@@ -13,7 +13,7 @@ import pytest
 
 from crm_scoring import operations
 from crm_scoring.defs.churn_model import churn_model
-from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.defs.resources import warehouse_resource
 from crm_scoring.model.training import feature_columns
 from crm_scoring.settings import ALL_ACTIVE_POPULATION
 from crm_scoring.warehouse.model_inputs import labelled_training_frame
@@ -101,7 +101,7 @@ def test_asset_records_why_a_tenant_has_no_model(
     result = dg.materialize(
         [churn_model],
         instance=module_instance,
-        resources={"warehouse": WarehouseResource(database_url=database_url)},
+        resources={"warehouse": warehouse_resource(database_url)},
         # horizon 60: the newest labelled month-end is 2026-05-30 - 60 days = 2026-03-31
         run_config={"ops": {"churn_model": {"config": {"observed_until": "2026-05-30"}}}},
     )

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from crm_scoring.defs.churn_predictions import EVERY_TENANT_CHECK, churn_predictions
 from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
 from crm_scoring.defs.partitions import scoring_key
-from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.defs.resources import warehouse_resource
 from crm_scoring.model.serving import DRIVER_COLUMNS
 from crm_scoring.model.training import NO_MODEL, PER_TENANT, train_churn_models
 from crm_scoring.warehouse.model_inputs import training_frame
@@ -60,7 +60,7 @@ def _predict(instance, database_url) -> dg.ExecuteInJobResult:
     return dg.materialize(
         [churn_predictions],
         instance=instance,
-        resources={"warehouse": WarehouseResource(database_url=database_url)},
+        resources={"warehouse": warehouse_resource(database_url)},
         tags={
             RANGE_START_TAG: str(scoring_key(str(dataset.DAY), "acme")),
             RANGE_END_TAG: str(scoring_key(str(dataset.DAY), "globex")),

@@ -223,7 +223,7 @@ def test_kill_9_of_a_run_kills_its_dbt(engine, database_url) -> None:
 
 
 def test_scope_rows_of_a_dead_run_are_cleared_by_the_next_build(engine, database_url, settings) -> None:
-    from crm_scoring.defs.resources import WarehouseResource
+    from crm_scoring.defs.resources import warehouse_resource
     from crm_scoring.scope import day_scopes
 
     scope_table = f"{settings.analytics_schema}.scoring_scope"
@@ -235,7 +235,7 @@ def test_scope_rows_of_a_dead_run_are_cleared_by_the_next_build(engine, database
                 "now(), now())"
             )
         )
-    warehouse = WarehouseResource(database_url=database_url)
+    warehouse = warehouse_resource(database_url)
     scopes = day_scopes([(str(dataset.DAY), "acme")], settings.tz)
     with warehouse.registered_scope("next-run", scopes):
         with engine.connect() as connection:

@@ -14,7 +14,7 @@ from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from sqlalchemy import Engine, text
 
-from crm_scoring.definitions import defs
+from crm_scoring.definitions import build_definitions
 from crm_scoring.defs.sensors import isolate_failed_tenants
 from crm_scoring.settings import PROJECT_ROOT, Settings
 from tests.integration import dataset
@@ -57,9 +57,9 @@ def _daemon_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorE
         instance=instance,
         cursor=cursor,
         repository_name="__repository__",
-        definitions=defs,
+        definitions=build_definitions(),
         sensor_name=isolate_failed_tenants.name,
-        resources=wrap_resources_for_execution(defs.resources),
+        resources=wrap_resources_for_execution(build_definitions().resources),
         code_location_origin=WORKSPACE_LOCATION,
     )
     return isolate_failed_tenants.evaluate_tick(context)

@@ -423,12 +423,12 @@ def test_asset_tables_name_each_tenants_model_and_figures(trained) -> None:
 def test_the_model_trains_weekly_in_its_own_job_not_in_the_daily_scoring() -> None:
     import dagster as dg
 
-    from crm_scoring.definitions import defs
+    from crm_scoring.definitions import build_definitions
     from crm_scoring.defs.jobs import SCORING_JOB_NAME
 
-    schedule = defs.resolve_schedule_def("weekly_churn_model")
+    schedule = build_definitions().resolve_schedule_def("weekly_churn_model")
     assert schedule.cron_schedule == "0 4 * * 1"  # Mondays 04:00, after the 02:00 scoring
     assert schedule.job_name == "churn_model_job"
-    training = defs.resolve_job_def("churn_model_job").asset_layer.selected_asset_keys
-    scoring = defs.resolve_job_def(SCORING_JOB_NAME).asset_layer.selected_asset_keys
+    training = build_definitions().resolve_job_def("churn_model_job").asset_layer.selected_asset_keys
+    scoring = build_definitions().resolve_job_def(SCORING_JOB_NAME).asset_layer.selected_asset_keys
     assert dg.AssetKey("churn_model") in training and dg.AssetKey("churn_model") not in scoring
