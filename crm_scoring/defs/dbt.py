@@ -1,5 +1,5 @@
-"""The dbt project as Dagster assets: raw CRM sources -> staging views -> profile_history ->
-customer_features.
+"""The dbt project as Dagster assets: raw CRM sources -> staging views -> customer_features (and
+the other partitioned marts), which read the profile_history asset (defs/profile_history.py).
 
 Views are not partitioned and not rebuilt daily: the staging views (here) and the BI views
 (defs/bi_marts.py) are published when their definition changes. The daily, partitioned build
@@ -27,7 +27,6 @@ from crm_scoring.warehouse.urls import dbt_connection_env
 
 OWNERS = PARTITIONED_ASSET["owners"]
 BI_TAG = "bi"
-SNAPSHOTS = "resource_type:snapshot"
 STAGING_TAG = "staging"
 # The CRM's own tables; the project's other source ("scoring") is the Python assets' output.
 CRM_SOURCE = "crm"
@@ -46,8 +45,6 @@ class CrmDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return "crm_raw"
-        if dbt_resource_props["resource_type"] == "snapshot":
-            return "crm_history"
         if "staging" in dbt_resource_props["fqn"]:
             return "crm_staging"
         if BI_TAG in dbt_resource_props.get("tags", ()):
@@ -73,7 +70,7 @@ translator = CrmDbtTranslator()
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    exclude=f"tag:{BI_TAG} tag:{STAGING_TAG} {SNAPSHOTS}",
+    exclude=f"tag:{BI_TAG} tag:{STAGING_TAG}",
     partitions_def=scoring_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
@@ -95,27 +92,6 @@ def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
         yield from invocation.stream()
     # Each invocation writes its artifacts to a fresh target directory; keep failed ones for
     # debugging, drop successful ones so daily runs do not fill the disk.
-    shutil.rmtree(invocation.target_path, ignore_errors=True)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=translator,
-    select=SNAPSHOTS,
-    name="crm_profile_history",
-)
-def crm_profile_history(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Captures the profiles' changes since the last capture into profile_history (one history
-    for every day and tenant, so not partitioned). Every scoring run captures first: the
-    features of a day then read the profile state in force at its end."""
-    with (
-        # Two runs capturing at once would both insert the same new versions: they take turns.
-        warehouse.advisory_lock("dbt-build", context.log.info),
-        dbt_environment(warehouse.database_url),
-    ):
-        invocation = dbt.cli(["snapshot"], context=context)
-        yield from invocation.stream()
     shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 

@@ -9,9 +9,10 @@ from crm_scoring.defs.alert_lifecycle import churn_alert_episodes
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.backtest import churn_backtest
 from crm_scoring.defs.churn_predictions import churn_predictions
-from crm_scoring.defs.dbt import crm_dbt_models, crm_profile_history
+from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
 from crm_scoring.defs.partitions import scoring_key
+from crm_scoring.defs.profile_history import crm_profile_history
 from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.defs.trends import score_trends
 from crm_scoring.defs.writeback import profile_writeback

@@ -19,6 +19,7 @@ from crm_scoring.defs.partitions import scopes_of_run
 from crm_scoring.scope import WINDOW_DAYS, DayScope
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
 from crm_scoring.warehouse.migrations import SchemaOutdated, require_head
+from crm_scoring.warehouse.profile_history import Capture, capture_profile_changes
 from crm_scoring.warehouse.reads import read_partition_rows
 from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
@@ -66,6 +67,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def record_tenant_keys(self, keys: Mapping[str, str]) -> None:
         record_tenant_keys(self.engine, self.analytics_schema, keys)
+
+    def capture_profile_changes(self) -> Capture:
+        return capture_profile_changes(
+            self.engine, self.source_table("customer_profiles"), self.table("profile_history")
+        )
 
     def scopes_of_run(self, partition_keys: Sequence[str]) -> list[DayScope]:
         return scopes_of_run(

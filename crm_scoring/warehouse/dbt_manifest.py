@@ -12,7 +12,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 from crm_scoring.settings import DBT_EXECUTABLE
 
-_WATCHED = ("models", "macros", "snapshots", "tests")
+_WATCHED = ("models", "macros", "tests")
 # What dbt hashes of the profile to decide whether a saved parse can be reused ("Unable to do
 # partial parsing because profile has changed"): the connection fields, never the password.
 _CONNECTION_FIELDS = (

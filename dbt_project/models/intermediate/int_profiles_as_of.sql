@@ -18,7 +18,7 @@ with scope as (
 
 first_versions as (
     select distinct on (customer_id) *
-    from {{ ref('profile_history') }}
+    from {{ source('crm_history', 'profile_history') }}
     order by customer_id, dbt_valid_from
 ),
 
@@ -39,7 +39,7 @@ in_force as (
         case when first_versions.captured_at < scope.as_of then 'history' else 'current' end
             as profile_state_source
     from scope
-    inner join {{ ref('profile_history') }} as versions
+    inner join {{ source('crm_history', 'profile_history') }} as versions
         on versions.tenant_id = scope.tenant_id
        and versions.dbt_valid_from < scope.as_of
        and (versions.dbt_valid_to is null or versions.dbt_valid_to >= scope.as_of)

@@ -48,7 +48,7 @@ counted as (
             -- created_at never changes: any version of the profile has the CRM's value. One
             -- at -infinity is unknown (the day's customers were all created before as_of).
             select case when isfinite(versions.created_at) then versions.created_at end
-            from {{ ref('profile_history') }} as versions
+            from {{ source('crm_history', 'profile_history') }} as versions
             where versions.customer_id = customers.customer_id
             order by versions.dbt_valid_from
             limit 1
