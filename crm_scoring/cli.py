@@ -246,9 +246,8 @@ def _day_command(args: argparse.Namespace) -> tuple[Settings, date, Engine]:
 def _day_statuses(
     engine: Engine, settings: Settings, day: date
 ) -> tuple[list[str], list[operations.TenantStatus]]:
-    import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
+    with operations.dagster_instance() as instance:
         registered = operations.sync_tenants(instance, engine, settings)
         return registered, operations.day_status(instance, day, registered)
 
@@ -274,12 +273,11 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _backfill_days(engine, settings, first, last, wanted, force: bool, days_per_run: int) -> int:
-    import dagster as dg
 
     days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
     log = settings.home / "logs" / f"backfill-{first}-{last}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance:
+    with operations.dagster_instance() as instance:
         registered = operations.sync_tenants(instance, engine, settings)
         tenants = operations.resolve_tenant_keys(registered, wanted)
         if not operations.views_exist(engine, settings):
@@ -366,10 +364,9 @@ def _rerun_failed(args: argparse.Namespace) -> int:
 
 
 def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
-    import dagster as dg
 
     configs = load_scoring_config()  # checked before the database too; read again by the run
-    with dg.DagsterInstance.get() as instance:
+    with operations.dagster_instance() as instance:
         registered = operations.sync_tenants(instance, engine, settings)
         keys = operations.resolve_tenant_keys(registered, wanted)  # unknown tenants: before anything starts
         print(f"Scoring config: {configs.source} (version {configs.version})")
@@ -636,7 +633,6 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _init_db(args: argparse.Namespace) -> int:
-    import dagster as dg
 
     settings = load_settings()
     url = configure_environment()
@@ -648,7 +644,7 @@ def _init_db(args: argparse.Namespace) -> int:
         f"Source tables in schema {settings.source_schema!r} and analytics tables in "
         f"{settings.analytics_schema!r} ({migrated}) are ready at {describe(url)}."
     )
-    with dg.DagsterInstance.get() as instance:
+    with operations.dagster_instance() as instance:
         return 0 if _publish_views(instance, settings) else 1
 
 
@@ -664,7 +660,7 @@ def _train_model(args: argparse.Namespace) -> int:
     _ready_database()
     log = settings.home / "logs" / "churn-model.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance:
+    with operations.dagster_instance() as instance:
         run_id, success = operations.train_churn_model(instance, observed_until, log)
         if not success:
             print(

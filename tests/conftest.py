@@ -11,6 +11,7 @@ import contextlib
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -114,12 +115,14 @@ class DatabaseCopies:
             for database in databases:
                 _copy_database(cursor, database, f"{database}__{name}")
         self._saved[name] = databases
+        _reconnect_instances()
 
     def restore(self, name: str) -> None:
         self._engine.dispose()  # the session's engine reconnects to the restored database
         with _admin(self._server_url) as cursor:
             for database in self._saved[name]:
                 _copy_database(cursor, f"{database}__{name}", database)
+        _reconnect_instances()
 
     def drop_all(self) -> None:
         with _admin(self._server_url) as cursor:
@@ -179,10 +182,27 @@ def dagster_storage_url(server_url: str) -> str:
     return _fresh_database(server_url, f"dagster_test_{uuid.uuid4().hex[:8]}")
 
 
+# The open instances, whose pooled storage connections a database copy ends (it must end every
+# session of the database it copies or replaces).
+_OPEN_INSTANCES: weakref.WeakSet[dg.DagsterInstance] = weakref.WeakSet()
+
+
+def _pool_connections(instance: dg.DagsterInstance) -> None:
+    """As the CLI does (operations.dagster_instance): connections held, not one per query."""
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
+
+
+def _reconnect_instances() -> None:
+    for instance in list(_OPEN_INSTANCES):
+        _pool_connections(instance)
+
+
 @contextlib.contextmanager
 def _empty_instance(dagster_storage_url: str) -> Iterator[dg.DagsterInstance]:
     overrides = {"storage": {"postgres": {"postgres_url": dagster_storage_url}}}
     with dg.instance_for_test(overrides=overrides) as instance:
+        _pool_connections(instance)
+        _OPEN_INSTANCES.add(instance)
         instance.wipe()
         for tenant in instance.get_dynamic_partitions("tenants"):
             instance.delete_dynamic_partition("tenants", tenant)
