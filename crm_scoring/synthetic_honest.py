@@ -83,8 +83,14 @@ class TenantKind:
 TENANT_KINDS = (
     TenantKind(
         "shop",
-        {"PAGE_VIEW": 0.45, "LOGIN": 0.2, "PURCHASE": 0.15, "EMAIL_CLICK": 0.08, "SUPPORT_TICKET": 0.05,
-         "TIER_CHANGED": 0.01},
+        {
+            "PAGE_VIEW": 0.45,
+            "LOGIN": 0.2,
+            "PURCHASE": 0.15,
+            "EMAIL_CLICK": 0.08,
+            "SUPPORT_TICKET": 0.05,
+            "TIER_CHANGED": 0.01,
+        },
         bills_monthly=True,
         keeps_notes=True,
     ),
@@ -280,8 +286,11 @@ def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behavio
     volatility = b.volatility_median * rng.lognormal(0, b.volatility_spread, n)
     satisfaction = own_mean + rng.normal(0, 1, n) * volatility / np.sqrt(b.reversion * (2 - b.reversion))
     rate = (
-        size.activities_per_customer / 365 * 7 * tenant_activity
-        * rng.lognormal(-b.activity_spread**2 / 2, b.activity_spread, n)
+        size.activities_per_customer
+        / 365
+        * 7
+        * tenant_activity
+        * rng.lognormal(-(b.activity_spread**2) / 2, b.activity_spread, n)
     )
     open_propensity = rng.normal(_logit(b.open_rate_median), b.open_propensity_spread, n)
     email_opt_in = rng.random(n) < b.email_opt_in_share
@@ -316,8 +325,19 @@ def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behavio
 
         # Only the loaded history has events; earlier weeks still age and thin the customers.
         # Billing runs over the whole life, since the lifetime value counts every payment.
-        _bill(rng, b, week_end, bills, satisfaction, churn_s, next_payment_s, lifetime_payments,
-              start_s, end_s, activities)
+        _bill(
+            rng,
+            b,
+            week_end,
+            bills,
+            satisfaction,
+            churn_s,
+            next_payment_s,
+            lifetime_payments,
+            start_s,
+            end_s,
+            activities,
+        )
         if week_end <= start_s:
             continue
         lo = np.maximum.reduce([np.full(n, week_start), joined_s, np.full(n, start_s)])
@@ -330,7 +350,10 @@ def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behavio
             (churn_s[fading] - (lo[fading] + hi[fading]) / 2) / (churn_s[fading] - decided_s[fading]), 0, 1
         )
         weekly_rate = (
-            rate * np.exp(b.activity_satisfaction_effect * satisfaction) * thinning * alive_share
+            rate
+            * np.exp(b.activity_satisfaction_effect * satisfaction)
+            * thinning
+            * alive_share
             * rng.gamma(b.activity_burstiness, 1 / b.activity_burstiness, n)
         )
         owner = np.repeat(np.arange(n, dtype=np.int32), rng.poisson(weekly_rate))
@@ -342,9 +365,9 @@ def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behavio
         )
         activities.append((owner, at, codes, downgrade & (codes == _TYPE_CODE["TIER_CHANGED"])))
 
-        interactions.append(_campaign_week(
-            rng, b, lo, week_end, email_opt_in, open_propensity, satisfaction, churn_s, end_s
-        ))
+        interactions.append(
+            _campaign_week(rng, b, lo, week_end, email_opt_in, open_propensity, satisfaction, churn_s, end_s)
+        )
         notes.append(_notes_week(rng, b, keeps_notes, alive_share, lo, hi, satisfaction))
 
     noticed_s = np.where(
@@ -377,8 +400,19 @@ def simulate(size: Size, end_s: float, seed: int, behaviour: Behaviour = Behavio
     )
 
 
-def _bill(rng, b: Behaviour, week_end, bills, satisfaction, churn_s, next_payment_s,
-          lifetime_payments, start_s, end_s, activities: list) -> None:
+def _bill(
+    rng,
+    b: Behaviour,
+    week_end,
+    bills,
+    satisfaction,
+    churn_s,
+    next_payment_s,
+    lifetime_payments,
+    start_s,
+    end_s,
+    activities: list,
+) -> None:
     """Monthly payments due this week of customers still there: received, or failed and
     perhaps retried successfully a few days later. Events only inside the history."""
     due = bills & (next_payment_s < week_end) & (next_payment_s < churn_s) & (next_payment_s < end_s)
@@ -396,16 +430,19 @@ def _bill(rng, b: Behaviour, week_end, bills, satisfaction, churn_s, next_paymen
     next_payment_s[due] += PAYMENT_CYCLE_S
     owners = np.concatenate([owner, owner[retried]])
     times = np.concatenate([at, retry_at[retried]])
-    codes = np.concatenate([
-        np.where(failed, _TYPE_CODE["PAYMENT_FAILED"], _TYPE_CODE["PAYMENT_RECEIVED"]),
-        np.full(retried.sum(), _TYPE_CODE["PAYMENT_RECEIVED"]),
-    ])
+    codes = np.concatenate(
+        [
+            np.where(failed, _TYPE_CODE["PAYMENT_FAILED"], _TYPE_CODE["PAYMENT_RECEIVED"]),
+            np.full(retried.sum(), _TYPE_CODE["PAYMENT_RECEIVED"]),
+        ]
+    )
     inside = times >= start_s
     activities.append((owners[inside], times[inside], codes[inside], np.zeros(inside.sum(), bool)))
 
 
-def _campaign_week(rng, b: Behaviour, lo, week_end, email_opt_in, open_propensity,
-                   satisfaction, churn_s, end_s) -> tuple:
+def _campaign_week(
+    rng, b: Behaviour, lo, week_end, email_opt_in, open_propensity, satisfaction, churn_s, end_s
+) -> tuple:
     """Sends to opted-in customers (until the CRM sets them INACTIVE: filtered later); opens
     and clicks only from customers who have not left."""
     n = len(lo)
@@ -414,8 +451,9 @@ def _campaign_week(rng, b: Behaviour, lo, week_end, email_opt_in, open_propensit
     owner = np.repeat(np.arange(n, dtype=np.int32), sends)
     at = lo[owner] + rng.random(len(owner)) * span[owner]
     opened_at = at + rng.uniform(60, DAY_S, len(owner))
-    opened = (rng.random(len(owner)) < _logistic(open_propensity[owner] + b.open_satisfaction_effect
-                                                  * satisfaction[owner]))
+    opened = rng.random(len(owner)) < _logistic(
+        open_propensity[owner] + b.open_satisfaction_effect * satisfaction[owner]
+    )
     opened &= (opened_at < churn_s[owner]) & (opened_at < end_s)
     clicked = opened & (rng.random(len(owner)) < b.click_given_open)
     clicked &= (opened_at + 3_600 < churn_s[owner]) & (opened_at + 3_600 < end_s)
@@ -432,10 +470,12 @@ def _notes_week(rng, b: Behaviour, keeps_notes, alive_share, lo, hi, satisfactio
         weekly * b.complaint_share * np.exp(-b.complaint_satisfaction_effect * satisfaction)
     )
     others = rng.poisson(weekly * (1 - b.complaint_share))
-    owner = np.concatenate([
-        np.repeat(np.arange(len(lo), dtype=np.int32), complaints),
-        np.repeat(np.arange(len(lo), dtype=np.int32), others),
-    ])
+    owner = np.concatenate(
+        [
+            np.repeat(np.arange(len(lo), dtype=np.int32), complaints),
+            np.repeat(np.arange(len(lo), dtype=np.int32), others),
+        ]
+    )
     codes = np.concatenate([np.zeros(complaints.sum()), rng.integers(1, 3, others.sum())])
     at = lo[owner] + rng.random(len(owner)) * (hi - lo)[owner]
     return owner, at, codes

@@ -14,6 +14,7 @@ from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.alert_lifecycle import Episode, transitions
+from crm_scoring.rules.config import MODEL_ALERTS
 from crm_scoring.scope import DayScope
 from crm_scoring.settings import WEBHOOK_ENV
 from crm_scoring.warehouse.writes import lock_partitions
@@ -64,15 +65,24 @@ def _apply_day(
         ),
         params,
     )
-    alerting = {
-        (row.tenant_id, row.customer_id): row.churn_risk_score
-        for row in connection.execute(
-            text(
-                f"select tenant_id, customer_id, churn_risk_score from {schema}.churn_alerts "
-                "where as_of_date = :day and tenant_id = any(:tenants)"
-            ),
-            params,
-        )
+    alerts = connection.execute(
+        text(
+            f"select tenant_id, customer_id, churn_risk_score, alert_source, churn_probability, reason "
+            f"from {schema}.churn_alerts where as_of_date = :day and tenant_id = any(:tenants)"
+        ),
+        params,
+    ).all()
+    alerting = {(row.tenant_id, row.customer_id): row.churn_risk_score for row in alerts}
+    # A model alert (scoring config churn.alert_source: model) tells the receiver so; a rule
+    # alert's payload stays the specification's.
+    by_model = {
+        (row.tenant_id, row.customer_id): {
+            "alert_source": row.alert_source,
+            "churn_probability": row.churn_probability,
+            "reason": row.reason,
+        }
+        for row in alerts
+        if row.alert_source == MODEL_ALERTS
     }
     episodes = [
         Episode(row.alert_id, row.tenant_id, row.customer_id, row.opened_on, row.resolved_on)
@@ -102,6 +112,7 @@ def _apply_day(
                     "customer_id": e.customer_id,
                     "opened_on": day.isoformat(),
                     "churn_risk_score": alerting[e.customer],
+                    **by_model.get(e.customer, {}),
                 }
             ),
         }

@@ -1,4 +1,6 @@
-"""churn_alerts: one alert per customer and as_of_date whose churn risk reaches the threshold."""
+"""churn_alerts: one alert per customer and as_of_date whose churn risk reaches the threshold,
+or, for a tenant that opted in (scoring config churn.alert_source: model), whom the learned
+model ranks within the tenant's budget."""
 
 import time
 from datetime import UTC, datetime
@@ -6,12 +8,15 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from crm_scoring.defs.churn_predictions import churn_predictions
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores, scoring_config, tenant_counts
-from crm_scoring.rules.alerts import alert_id, high_churn_risk
+from crm_scoring.model.serving import DRIVER_COLUMNS
+from crm_scoring.rules.alerts import alert_id, high_churn_risk, model_alert_reason, model_alerted
 from crm_scoring.rules.churn import ALERT_THRESHOLD
-from crm_scoring.rules.config import ScoringConfigFile
+from crm_scoring.rules.config import MODEL_ALERTS, RULE_ALERTS, ChurnConfig, ScoringConfigFile
+from crm_scoring.scope import DayScope
 
 ALERT_COLUMNS = [
     "alert_id",
@@ -22,6 +27,15 @@ ALERT_COLUMNS = [
     "engagement_score",
     "raised_at",
     "run_id",
+]
+# Written by every run: a rule alert has no probability and no reason beyond its score.
+TABLE_COLUMNS = [*ALERT_COLUMNS, "alert_source", "churn_probability", "reason"]
+PREDICTION_INPUT_COLUMNS = [
+    "customer_id",
+    "churn_probability",
+    "churn_rank",
+    "model_version",
+    *DRIVER_COLUMNS,
 ]
 
 
@@ -44,42 +58,120 @@ def alert_rows(
     return alerts[ALERT_COLUMNS]
 
 
+def model_alert_rows(
+    scores: pd.DataFrame, predictions: pd.DataFrame, churn: ChurnConfig, run_id: str
+) -> pd.DataFrame:
+    """One tenant-day's churn_alerts rows from its churn_predictions: the customers within
+    ``churn.model_alert``, with their rule scores (the lifecycle and the BI view show both)."""
+    chosen = model_alerted(predictions, churn.model_alert)
+    alerts = chosen.merge(scores, on="customer_id", how="inner", validate="one_to_one")
+    alerts = alert_rows(alerts, run_id, thresholds=0)  # every chosen customer, the rule's threshold aside
+    chosen = chosen.set_index("customer_id").loc[alerts["customer_id"]]
+    alerts["alert_source"] = MODEL_ALERTS
+    alerts["churn_probability"] = chosen["churn_probability"].to_numpy()
+    alerts["reason"] = [
+        model_alert_reason(
+            row.model_version,
+            row.churn_probability,
+            row.churn_rank,
+            churn.model_alert,
+            [
+                driver
+                for driver in (getattr(row, column) for column in DRIVER_COLUMNS)
+                if isinstance(driver, str)
+            ],
+        )
+        for row in chosen.itertuples()
+    ]
+    return alerts[TABLE_COLUMNS]
+
+
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="alerting",
-    deps=[customer_scores],
+    # churn_predictions: the opted-in tenants' alerts are made of it (same partitions)
+    deps=[customer_scores, churn_predictions],
     description=(
         "Customers whose churn_risk_score reaches their tenant's alert threshold (scoring config "
         "churn.alert_threshold; the specification's 80 by default) on as_of_date: the "
-        "specification's high-churn-risk events. One row per (tenant, customer, as_of_date) "
-        "with a stable alert_id, so reruns replace rather than duplicate. Table "
-        "analytics.churn_alerts."
+        "specification's high-churn-risk events. A tenant that opted in (churn.alert_source: "
+        "model) is alerted instead on the customers churn_predictions ranks within its budget "
+        "(churn.model_alert: top_percent, default 5, or probability_threshold), with the reason "
+        "in words; without predictions for the day it keeps the rule's alerts, and its partition "
+        "says so (model_fallback). One row per (tenant, customer, as_of_date) with a stable "
+        "alert_id, so reruns replace rather than duplicate. Table analytics.churn_alerts."
     ),
 )
 def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     configs = scoring_config(context)
+    fallbacks = 0
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
             scores = warehouse.read_partition("customer_scores", scope, ALERT_INPUT_COLUMNS)
             thresholds = alert_thresholds(configs, scope.tenant_ids)
-            alerts = alert_rows(scores, context.run.run_id, thresholds)
-            warehouse.replace_partition("churn_alerts", scope, alerts)
             read = tenant_counts(scores, scope.tenant_ids)
+            metadata: dict[str, dict[str, object]] = {
+                tenant_id: {"score_rows_read": read[tenant_id], "alert_source": RULE_ALERTS}
+                for tenant_id in scope.tenant_ids
+            }
+            by_model: list[pd.DataFrame] = []
+            modelled: set[str] = set()
+            for tenant_id in scope.tenant_ids:
+                churn = configs.config_for(tenant_id).churn
+                if churn.alert_source != MODEL_ALERTS:
+                    continue
+                alerts = _model_alerts(warehouse, scope, tenant_id, scores, churn, context.run.run_id)
+                if alerts is None:
+                    fallbacks += 1
+                    metadata[tenant_id]["model_fallback"] = (
+                        "alert_source is model but churn_predictions has no rows for the day "
+                        "(see its partition for why): the rule's alerts were raised instead"
+                    )
+                    context.log.warning(
+                        f"churn_alerts {scope.as_of_date} {tenant_id}: no predictions, rule alerts"
+                    )
+                    continue
+                by_model.append(alerts)
+                modelled.add(tenant_id)
+                metadata[tenant_id] |= {
+                    "alert_source": MODEL_ALERTS,
+                    "model_alert": churn.model_alert.to_dict(),
+                }
+            rule_scores = scores[~scores["tenant_id"].isin(modelled)]
+            alerts = pd.concat(
+                [
+                    alert_rows(rule_scores, context.run.run_id, thresholds).assign(alert_source=RULE_ALERTS),
+                    *by_model,
+                ],
+                ignore_index=True,
+            ).reindex(columns=TABLE_COLUMNS)
+            warehouse.replace_partition("churn_alerts", scope, alerts)
             raised = tenant_counts(alerts, scope.tenant_ids)
-            add_partition_metadata(
-                context,
-                scope.as_of_date,
-                {
-                    tenant_id: {
-                        "score_rows_read": read[tenant_id],
-                        "alerts_raised": raised[tenant_id],
-                        "threshold": thresholds[tenant_id],
-                    }
-                    for tenant_id in scope.tenant_ids
-                },
-            )
-    return dg.MaterializeResult(metadata={"duration_seconds": round(time.monotonic() - started, 3)})
+            for tenant_id in scope.tenant_ids:
+                metadata[tenant_id]["alerts_raised"] = raised[tenant_id]
+                if tenant_id not in modelled:
+                    metadata[tenant_id]["threshold"] = thresholds[tenant_id]
+            add_partition_metadata(context, scope.as_of_date, metadata)
+    return dg.MaterializeResult(
+        metadata={"duration_seconds": round(time.monotonic() - started, 3), "model_fallbacks": fallbacks}
+    )
+
+
+def _model_alerts(
+    warehouse: WarehouseResource,
+    scope: DayScope,
+    tenant_id: str,
+    scores: pd.DataFrame,
+    churn: ChurnConfig,
+    run_id: str,
+) -> pd.DataFrame | None:
+    """The tenant's model alerts for the day; None when churn_predictions has no rows for it."""
+    one = DayScope(scope.as_of_date, (tenant_id,), scope.as_of)
+    predictions = warehouse.read_partition("churn_predictions", one, PREDICTION_INPUT_COLUMNS)
+    if predictions.empty:
+        return None
+    return model_alert_rows(scores[scores["tenant_id"] == tenant_id], predictions, churn, run_id)
 
 
 def alert_thresholds(configs: ScoringConfigFile, tenant_ids) -> dict[str, int]:

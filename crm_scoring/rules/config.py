@@ -95,11 +95,34 @@ class EngagementConfig:
     monetary: Steps  # lifetime value (minor units) AT LEAST threshold -> points (highest reached)
 
 
+RULE_ALERTS, MODEL_ALERTS = "rule", "model"
+ALERT_SOURCES = (RULE_ALERTS, MODEL_ALERTS)
+
+
+@dataclass(frozen=True)
+class ModelAlertBudget:
+    """Which customers the learned model alerts on (exactly one of the two is set): the top
+    ``top_percent`` of the tenant's predicted customers, or those whose churn probability is at
+    least ``probability_threshold``."""
+
+    top_percent: float | None = 5.0
+    probability_threshold: float | None = None
+
+    def to_dict(self) -> dict[str, float]:
+        if self.top_percent is not None:
+            return {"top_percent": self.top_percent}
+        return {"probability_threshold": self.probability_threshold}
+
+
 @dataclass(frozen=True)
 class ChurnConfig:
     weights: ChurnWeights
     engagement_drop: Steps  # days since the last email open OVER threshold -> points (highest)
     alert_threshold: int  # churn_risk_score >= this raises a churn alert
+    # Opt-in per tenant: "model" raises the churn alerts from churn_predictions (model_alert
+    # says how many) instead of from the rule's alert_threshold.
+    alert_source: str = RULE_ALERTS
+    model_alert: ModelAlertBudget = ModelAlertBudget()
 
 
 @dataclass(frozen=True)
@@ -130,9 +153,21 @@ class ScoringConfig:
                     for name, key in _STEP_KEYS["churn"].items()
                 },
                 "alert_threshold": self.churn.alert_threshold,
+                **self._alert_opt_in(),
             },
             "trends": {"rising_risk_points": self.trends.rising_risk_points},
         }
+
+    def _alert_opt_in(self) -> dict[str, Any]:
+        """The model-alert keys only where they differ from the defaults: the digest (and so
+        every config_version label scored before the opt-in existed) stays what it was for a
+        tenant that does not opt in."""
+        opt_in: dict[str, Any] = {}
+        if self.churn.alert_source != RULE_ALERTS:
+            opt_in["alert_source"] = self.churn.alert_source
+        if self.churn.model_alert != ModelAlertBudget():
+            opt_in["model_alert"] = self.churn.model_alert.to_dict()
+        return opt_in
 
     @cached_property
     def digest(self) -> str:
@@ -221,6 +256,16 @@ class _Whole:
     high: int
 
 
+@dataclass(frozen=True)
+class _Choice:
+    allowed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _ModelAlert:
+    """{top_percent: (0, 100]} or {probability_threshold: (0, 1]}: one of them, not both."""
+
+
 _SCHEMA: dict[str, Any] = {
     "engagement": {
         "weights": _Weights(tuple(EngagementWeights.__dataclass_fields__)),
@@ -232,6 +277,8 @@ _SCHEMA: dict[str, Any] = {
         "weights": _Weights(tuple(ChurnWeights.__dataclass_fields__)),
         "engagement_drop": _StepTable("days_over"),
         "alert_threshold": _Whole(0, 100),
+        "alert_source": _Choice(ALERT_SOURCES),
+        "model_alert": _ModelAlert(),
     },
     "trends": {"rising_risk_points": _Whole(1, 100)},
 }
@@ -263,6 +310,10 @@ def _from_dict(values: Mapping[str, Any]) -> ScoringConfig:
         churn=ChurnConfig(
             weights=ChurnWeights(**churn["weights"]),
             alert_threshold=churn["alert_threshold"],
+            alert_source=churn.get("alert_source", RULE_ALERTS),
+            model_alert=ModelAlertBudget(**{"top_percent": None, **churn["model_alert"]})
+            if "model_alert" in churn
+            else ModelAlertBudget(),
             **{name: steps(churn, name, key) for name, key in _STEP_KEYS["churn"].items()},
         ),
         trends=TrendsConfig(**values["trends"]),
@@ -404,6 +455,15 @@ def _section(raw: Any, schema: Mapping[str, Any], path: str, problems: list[str]
             steps = _step_table(raw[key], node, where, problems)
             if steps is not None:
                 values[key] = steps
+        elif isinstance(node, _Choice):
+            if raw[key] in node.allowed:
+                values[key] = raw[key]
+            else:
+                problems.append(f"{where}: must be one of {', '.join(node.allowed)}, got {_show(raw[key])}")
+        elif isinstance(node, _ModelAlert):
+            budget = _model_alert(raw[key], where, problems)
+            if budget is not None:
+                values[key] = budget
         else:
             whole = _whole(raw[key], node, where, problems)
             if whole is not None:
@@ -471,6 +531,34 @@ def _step_table(raw: Any, node: _StepTable, path: str, problems: list[str]) -> d
     if len(problems) > before:
         return None
     return {node.threshold_key: [_plain(value) for value in thresholds], "points": [int(p) for p in points]}
+
+
+def _model_alert(raw: Any, path: str, problems: list[str]) -> dict[str, float] | None:
+    keys = ("top_percent", "probability_threshold")
+    if not isinstance(raw, Mapping):
+        problems.append(
+            f"{path}: must be a mapping with top_percent or probability_threshold, got {_kind(raw)}"
+        )
+        return None
+    before = len(problems)
+    _refuse_unknown(raw, keys, path, problems)
+    given = [key for key in keys if key in raw]
+    if len(problems) == before and len(given) != 1:
+        problems.append(
+            f"{path}: give either top_percent (0-100] or probability_threshold (0-1], "
+            + ("not both" if given else "got neither")
+        )
+    if len(problems) > before:
+        return None
+    key = given[0]
+    number = _number(raw[key], f"{path}.{key}", problems)
+    if number is None:
+        return None
+    high = 100 if key == "top_percent" else 1
+    if not 0 < number <= high:
+        problems.append(f"{path}.{key}: must be more than 0 and at most {high}, got {number:g}")
+        return None
+    return {key: _plain(number)}
 
 
 def _whole(raw: Any, node: _Whole, path: str, problems: list[str]) -> int | None:
