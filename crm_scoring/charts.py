@@ -1,4 +1,5 @@
-"""Bar charts of the distribution tables for the Dagster UI: counts in, small PNGs out.
+"""Charts for the Dagster UI, small PNGs: bar charts of the distribution tables, and the ROC and
+calibration curves of the rule score against the learned model (churn_model_backtest).
 
 Pure (no Dagster, no database): the distribution assets pass the rows they wrote and put the
 Markdown this returns in each partition's materialization metadata.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -145,3 +146,76 @@ def _table_markdown(chart: BarChart, limit: int) -> str:
             "| " + " | ".join(str(count) for count in chart.counts) + " |",
         ]
     )
+
+
+# The comparison charts: two panels side by side, the same small PNG budget per panel.
+COMPARISON_FIGSIZE_INCHES = (8.0, 3.2)
+_SCORER_STYLE = {"rule": ("#b0603a", "rule score"), "model": ("#4878a8", "model")}
+
+
+@dataclass(frozen=True)
+class ComparisonChart:
+    """One tenant-day of churn_model_backtest: per scorer its ROC curve and reliability bins."""
+
+    as_of_date: str
+    tenant_id: str
+    customers: int
+    roc: Mapping[str, tuple[Sequence[float], Sequence[float]]]  # {scorer: (fpr, tpr)}
+    auc: Mapping[str, float | None]
+    reliability: Mapping[str, pd.DataFrame]  # {scorer: predicted, observed, customers per bin}
+
+    @property
+    def title(self) -> str:
+        return BarChart("", self.as_of_date, self.tenant_id, (), ()).title
+
+
+def render_comparison_png(chart: ComparisonChart) -> bytes:
+    """ROC curves (left) and the reliability diagram (right) of both scorers, as a PNG."""
+    figure = Figure(figsize=COMPARISON_FIGSIZE_INCHES, dpi=DPI)
+    FigureCanvasAgg(figure)
+    roc, calibration = figure.subplots(1, 2)
+    for axes in (roc, calibration):
+        axes.plot([0, 1], [0, 1], color="#999999", linewidth=0.8, linestyle=":")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(0, 1)
+        axes.tick_params(labelsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+    for scorer, (color, label) in _SCORER_STYLE.items():
+        fpr, tpr = chart.roc[scorer]
+        auc = chart.auc[scorer]
+        roc.plot(fpr, tpr, color=color, label=label + ("" if auc is None else f" (AUC {auc:.3f})"))
+        bins = chart.reliability[scorer]
+        calibration.plot(
+            bins["predicted"], bins["observed"], color=color, marker="o", markersize=3, label=label
+        )
+    roc.set_xlabel("false-positive rate", fontsize=8)
+    roc.set_ylabel("true-positive rate", fontsize=8)
+    roc.legend(fontsize=7, loc="lower right", frameon=False)
+    # parse_math=False: a tenant id with "$" must not be read as TeX.
+    roc.set_title(f"ROC: {chart.title}", fontsize=9, parse_math=False)
+    calibration.set_xlabel("predicted churn probability", fontsize=8)
+    calibration.set_ylabel("observed churn rate", fontsize=8)
+    calibration.set_title("calibration (10 bins)", fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def comparison_pictures(
+    charts: Sequence[ComparisonChart], limit: int = MAX_CHARTS
+) -> dict[tuple[str, str], str]:
+    """{(as_of_date, tenant_id): Markdown}: the PNG for the run's ``limit`` tenant-days with the
+    most customers (ties: latest day, then tenant id), a note for the others."""
+    ranked = sorted(charts, key=lambda chart: chart.tenant_id)
+    ranked.sort(key=lambda chart: (chart.customers, chart.as_of_date), reverse=True)
+    drawn = {(chart.as_of_date, chart.tenant_id) for chart in ranked[:limit]}
+    return {
+        (chart.as_of_date, chart.tenant_id): (
+            f"![ROC and calibration](data:image/png;base64,"
+            f"{base64.b64encode(render_comparison_png(chart)).decode('ascii')})"
+            if (chart.as_of_date, chart.tenant_id) in drawn
+            else f"drawn only for the {limit} largest tenant-days of a run: see the figures table"
+        )
+        for chart in charts
+    }

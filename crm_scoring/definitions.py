@@ -2,8 +2,8 @@
 
 raw CRM tables -> dbt staging -> customer_features (+ data_quality_issues) -> customer_scores
 -> churn_alerts -> churn_alert_episodes (+ webhook outbox); engagement_distribution,
-churn_risk_overview, score_trends, churn_backtest, profile_writeback -> the contracted BI views
-(bi/*). Views (staging and BI) are published when their definition changes, not daily.
+churn_risk_overview, score_trends, churn_backtest, churn_model_backtest, profile_writeback -> the
+contracted BI views (bi/*). Views (staging and BI) are published when their definition changes, not daily.
 churn_model, weekly: the learned churn model, trained into analytics.model_registry;
 churn_predictions, daily: behaviour features -> each tenant's registry model -> probabilities.
 Scored daily at 02:00 for every tenant in one run; failed runs are recorded and re-run tenant

@@ -42,7 +42,7 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     configs = scoring_config(context)
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("churn_backtest", [scope]):
-            evaluated = _evaluated_scope(scope, horizon)
+            evaluated = evaluated_scope(scope, horizon)
             outcomes = churn_outcomes(
                 warehouse.engine,
                 scores_table=warehouse.table("customer_scores"),
@@ -104,7 +104,7 @@ def _tenant_metadata(evaluated: DayScope, backtests: TenantBacktests, threshold:
     return metadata
 
 
-def _evaluated_scope(scope: DayScope, horizon: int) -> DayScope:
+def evaluated_scope(scope: DayScope, horizon: int) -> DayScope:
     """The day whose scores this partition judges: its outcome window ends with ``scope``'s day."""
     day = scope.as_of_date - timedelta(days=horizon)
     return DayScope(day, scope.tenant_ids, as_of_instant(day, scope.as_of.tzinfo))

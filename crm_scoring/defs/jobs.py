@@ -11,6 +11,7 @@ from crm_scoring.defs.backtest import churn_backtest
 from crm_scoring.defs.churn_predictions import churn_predictions
 from crm_scoring.defs.dbt import crm_dbt_models
 from crm_scoring.defs.distributions import churn_risk_overview, engagement_distribution
+from crm_scoring.defs.model_backtest import churn_model_backtest
 from crm_scoring.defs.partitions import scoring_key
 from crm_scoring.defs.profile_history import crm_profile_history
 from crm_scoring.defs.scoring import customer_scores
@@ -41,6 +42,7 @@ SCORING_ASSETS = [
     score_trends,
     churn_backtest,
     churn_predictions,
+    churn_model_backtest,
     profile_writeback,
 ]
 

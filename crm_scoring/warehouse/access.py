@@ -44,6 +44,7 @@ BI_TABLES = (
     "churn_backtest",
     "churn_backtest_calibration",
     "churn_predictions",
+    "churn_model_backtest",
 )
 
 

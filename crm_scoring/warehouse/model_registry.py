@@ -203,3 +203,23 @@ def _registered(row: RowMapping) -> RegisteredModel:
         model=ChurnModel.from_serialized(row["model_text"], row["calibration"]) if trained else None,
         baseline=LogisticBaseline.from_json(row["baseline"]) if row["baseline"] is not None else None,
     )
+
+
+def learned_ranges(
+    engine: Engine, schema: str, versions: Sequence[str]
+) -> dict[str, tuple[tuple[date, ...], tuple[date, ...], int]]:
+    """{model_version: (training_days, validation_days, horizon_days)}: what the comparison
+    with the rule needs to tell out-of-time days from days the model learned from, without
+    loading the models."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                f"""select model_version, training_days, validation_days, horizon_days
+                from {schema}.model_registry where model_version = any(:versions)"""
+            ),
+            {"versions": list(versions)},
+        )
+        return {
+            row.model_version: (tuple(row.training_days), tuple(row.validation_days), row.horizon_days)
+            for row in rows
+        }

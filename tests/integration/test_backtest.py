@@ -1,5 +1,6 @@
 """The churn backtest on real PostgreSQL and real Dagster runs: the scores of dataset.DAY (worked
-out by hand in dataset.py) judged against what the customers did in the 60 days after it.
+out by hand in dataset.py) judged against what the customers did in the 60 days after it; and
+churn_model_backtest, the same scores beside a model's predictions of that day.
 
 E = dataset.DAY = 2026-03-15, scored as of 2026-03-16 00:00 UTC (window start, included).
 D = E + 60 = 2026-05-14, whose end 2026-05-15 00:00 UTC closes the window (excluded).
@@ -9,14 +10,23 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import dagster as dg
 import pandas as pd
 import pytest
 from sqlalchemy import text
 
 from crm_scoring import operations
+from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
+from crm_scoring.defs.model_backtest import churn_model_backtest
+from crm_scoring.defs.partitions import scoring_key
+from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.model.training import train_churn_models
+from crm_scoring.warehouse.model_registry import save_training_run
 from crm_scoring.warehouse.outcomes import churn_outcomes
+from crm_scoring.warehouse.writes import replace_partition_rows
 from tests.integration import dataset
 from tests.integration.dataset import activity, profile
+from tests.unit.churn_frames import CONFIG, synthetic
 
 pytestmark = pytest.mark.integration
 
@@ -254,3 +264,79 @@ def test_a_backfilled_history_counts_status_changes_and_silence_as_churn(
     [figures] = _nulls_as_none(_rows(engine, settings, "churn_backtest", DAY).to_dict("records"))
     assert (figures["tenant_id"], figures["customers"], figures["churned"]) == ("hooli", 4, 3)
     assert figures["auc"] == pytest.approx(2 / 3)
+
+
+# The model's predictions of E for acme, as if from a registry model validated up to
+# 2025-12-01 (tests/unit/churn_frames: it learned from events up to 2026-01-30, before E):
+# the four churners c2, c10, c7, c1 first, a perfect order.
+MODEL_PREDICTIONS = [
+    ("c2", 0.9),
+    ("c10", 0.7),
+    ("c7", 0.6),
+    ("c1", 0.5),
+    ("c9", 0.3),
+    ("c8", 0.2),
+    ("c6", 0.1),
+]
+
+
+def test_the_rule_and_the_model_side_by_side_out_of_time(
+    backtested, instance, engine, settings, database_url, monkeypatch
+) -> None:
+    # the backtest's population (every ACTIVE customer), so the labels are EXPECTED_ACME's
+    monkeypatch.setenv("CRM_SCORING_CHURN_MODEL_POPULATION", "all_active")
+    assert _rows(engine, settings, "churn_model_backtest", DAY).empty  # no predictions when scored
+    assert (
+        "no churn_predictions on 2026-03-15"
+        in (dataset.partition_metadata(instance, "churn_model_backtest", "acme", DAY)["not_evaluated"])
+    )
+    [version] = save_training_run(
+        engine,
+        settings.analytics_schema,
+        train_churn_models(synthetic({"acme": 300}, seed=5), CONFIG, ["acme"]),
+        training_run="test",
+        trained_at=datetime(2026, 3, 1, tzinfo=dataset.AS_OF.tzinfo),
+    )
+    predictions = pd.DataFrame(
+        [
+            {"as_of_date": EVALUATED, "tenant_id": "acme", "customer_id": customer, "churn_probability": p,
+             "churn_rank": rank, "model_version": version, "predicted_at": WINDOW_START, "run_id": "test"}
+            for rank, (customer, p) in enumerate(MODEL_PREDICTIONS, start=1)
+        ]
+    )  # fmt: skip
+    replace_partition_rows(
+        engine, f"{settings.analytics_schema}.churn_predictions", EVALUATED, ["acme"], predictions
+    )
+    result = dg.materialize(
+        [churn_model_backtest],
+        instance=instance,
+        resources={"warehouse": WarehouseResource(database_url=database_url)},
+        tags={
+            RANGE_START_TAG: str(scoring_key(str(DAY), "acme")),
+            RANGE_END_TAG: str(scoring_key(str(DAY), "globex")),
+        },
+    )
+    assert result.success
+
+    rows = _rows(engine, settings, "churn_model_backtest", DAY).set_index("scorer")
+    assert sorted(rows.index) == ["model", "rule"] and set(rows["tenant_id"]) == {"acme"}
+    assert set(rows["customers"]) == {7} and set(rows["churned"]) == {4}
+    assert set(rows["evaluated_as_of_date"]) == {EVALUATED} and set(rows["model_version"]) == {version}
+    # the same figures as churn_backtest's for the rule (EXPECTED_ACME), the model's by hand:
+    # a perfect order has AUC 1; both put a churner first, so the top 0.7 places hold 0.7
+    # churners (lift 1.75) and the 5% budget's 0.35 places 0.35 of the 4 (recall 0.0875).
+    rule, model = rows.loc["rule"], rows.loc["model"]
+    assert rule["auc"] == pytest.approx(8.5 / 12) and model["auc"] == pytest.approx(1.0)
+    assert rule["top_decile_lift"] == pytest.approx(1.75) == model["top_decile_lift"]
+    assert rule["recall_at_budget"] == pytest.approx(0.35 / 4) == model["recall_at_budget"]
+    assert rows["alert_budget_percent"].tolist() == [5.0, 5.0]
+    # Brier of the stored probabilities: (.01 + .09 + .16 + .25 + .09 + .04 + .01) / 7
+    assert model["brier"] == pytest.approx(0.65 / 7)
+    assert rule["auc_low"] <= rule["auc"] <= rule["auc_high"]
+
+    acme = dataset.partition_metadata(instance, "churn_model_backtest", "acme", DAY)
+    assert (acme["customers_compared"], acme["labelled_not_compared"]) == (7, 0)
+    assert "| AUC | 0.708 (" in acme["figures"] and "| +0.292 |" in acme["figures"]
+    assert acme["charts"].startswith("![ROC and calibration](data:image/png;base64,")
+    globex = dataset.partition_metadata(instance, "churn_model_backtest", "globex", DAY)
+    assert globex["not_evaluated"].startswith("no churn_predictions on 2026-03-15")

@@ -31,6 +31,7 @@ BI_MODELS = {
     "churn_backtest",
     "churn_backtest_calibration",
     "churn_predictions",
+    "churn_model_backtest",
 }
 
 

@@ -146,6 +146,7 @@ BI_VIEWS = (
     "customer_score_trends",
     "tenant_daily_averages",
     "churn_predictions",
+    "churn_model_backtest",
 )
 
 

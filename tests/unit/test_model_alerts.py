@@ -81,7 +81,8 @@ def test_a_tenant_opts_in_with_a_budget_and_gets_a_label_of_its_own() -> None:
         ),
         (
             "{model_alert: {probability_threshold: 1.2}}",
-            "tenants.acme.churn.model_alert.probability_threshold: must be more than 0 and at most 1, got 1.2",
+            "tenants.acme.churn.model_alert.probability_threshold: "
+            "must be more than 0 and at most 1, got 1.2",
         ),
         (
             "{model_alert: {probability_threshold: '0.2'}}",
@@ -93,7 +94,8 @@ def test_a_tenant_opts_in_with_a_budget_and_gets_a_label_of_its_own() -> None:
         ),
         (
             "{model_alert: 5}",
-            "tenants.acme.churn.model_alert: must be a mapping with top_percent or probability_threshold, got 5",
+            "tenants.acme.churn.model_alert: "
+            "must be a mapping with top_percent or probability_threshold, got 5",
         ),
     ],
 )

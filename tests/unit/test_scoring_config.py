@@ -134,7 +134,8 @@ tenants:
     )
     assert problem == (
         "tenants.acme.churn: unknown key 'wieghts' "
-        "(did you mean 'weights'? allowed: weights, engagement_drop, alert_threshold, alert_source, model_alert)"
+        "(did you mean 'weights'? "
+        "allowed: weights, engagement_drop, alert_threshold, alert_source, model_alert)"
     )
     assert "unknown key 'colour'" in only_problem("version: x\ncolour: blue\n")
     assert problems_of("version: x\ndefaults:\n  engagement:\n    weights: {recency: 1, speed: 0}\n")[
