@@ -11,6 +11,7 @@ import base64
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 
@@ -90,7 +91,7 @@ def _short_label(label: str) -> str:
     return label.split(" (", 1)[0]
 
 
-def largest(charts: Sequence[BarChart], limit: int = MAX_CHARTS) -> list[BarChart]:
+def largest(charts: Sequence[AnyChart], limit: int = MAX_CHARTS) -> list[AnyChart]:
     """The ``limit`` charts with the most customers (ties: latest day, then tenant id), in
     that order: the tenants someone is most likely to look for."""
     ranked = sorted(charts, key=lambda chart: chart.tenant_id)
@@ -159,7 +160,7 @@ class ComparisonChart:
 
     as_of_date: str
     tenant_id: str
-    customers: int
+    total: int  # customers judged
     roc: Mapping[str, tuple[Sequence[float], Sequence[float]]]  # {scorer: (fpr, tpr)}
     auc: Mapping[str, float | None]
     reliability: Mapping[str, pd.DataFrame]  # {scorer: predicted, observed, customers per bin}
@@ -167,6 +168,9 @@ class ComparisonChart:
     @property
     def title(self) -> str:
         return BarChart("", self.as_of_date, self.tenant_id, (), ()).title
+
+
+AnyChart = TypeVar("AnyChart", BarChart, ComparisonChart)
 
 
 def render_comparison_png(chart: ComparisonChart) -> bytes:
@@ -207,9 +211,7 @@ def comparison_pictures(
 ) -> dict[tuple[str, str], str]:
     """{(as_of_date, tenant_id): Markdown}: the PNG for the run's ``limit`` tenant-days with the
     most customers (ties: latest day, then tenant id), a note for the others."""
-    ranked = sorted(charts, key=lambda chart: chart.tenant_id)
-    ranked.sort(key=lambda chart: (chart.customers, chart.as_of_date), reverse=True)
-    drawn = {(chart.as_of_date, chart.tenant_id) for chart in ranked[:limit]}
+    drawn = {(chart.as_of_date, chart.tenant_id) for chart in largest(charts, limit)}
     return {
         (chart.as_of_date, chart.tenant_id): (
             f"![ROC and calibration](data:image/png;base64,"

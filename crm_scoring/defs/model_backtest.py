@@ -201,7 +201,7 @@ def _chart(day: str, tenant_id: str, comparison: Comparison) -> ComparisonChart:
     return ComparisonChart(
         as_of_date=day,
         tenant_id=tenant_id,
-        customers=comparison.customers,
+        total=comparison.customers,
         roc={s: roc_points(comparison.ranking[s], comparison.outcomes) for s in SCORERS},
         auc={s: comparison.figures[s]["auc"].value for s in SCORERS},
         reliability={s: reliability(comparison.probabilities[s], comparison.outcomes) for s in SCORERS},
