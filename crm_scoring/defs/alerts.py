@@ -37,8 +37,6 @@ PREDICTION_INPUT_COLUMNS = [
     "model_version",
     *DRIVER_COLUMNS,
 ]
-
-
 ALERT_INPUT_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "churn_risk_score", "engagement_score"]
 
 
@@ -46,29 +44,18 @@ def alert_rows(
     scores: pd.DataFrame, run_id: str, thresholds: int | dict[str, int] = ALERT_THRESHOLD
 ) -> pd.DataFrame:
     """The churn_alerts rows: scores at or above the threshold (one, or {tenant_id: threshold})."""
-    alerts = high_churn_risk(scores, thresholds).copy()
-    alerts["alert_id"] = [
-        alert_id(tenant, customer, str(day))
-        for tenant, customer, day in zip(
-            alerts["tenant_id"], alerts["customer_id"], alerts["as_of_date"], strict=True
-        )
-    ]
-    alerts["raised_at"] = datetime.now(UTC).isoformat()
-    alerts["run_id"] = run_id
-    return alerts[ALERT_COLUMNS]
+    return _stamped(high_churn_risk(scores, thresholds).copy(), run_id)[ALERT_COLUMNS]
 
 
 def model_alert_rows(
     scores: pd.DataFrame, predictions: pd.DataFrame, churn: ChurnConfig, run_id: str
 ) -> pd.DataFrame:
     """One tenant-day's churn_alerts rows from its churn_predictions: the customers within
-    ``churn.model_alert``, with their rule scores (the lifecycle and the BI view show both)."""
+    ``churn.model_alert`` that were scored too, with their rule scores (the lifecycle and the BI
+    view show both)."""
     chosen = model_alerted(predictions, churn.model_alert)
-    alerts = chosen.merge(scores, on="customer_id", how="inner", validate="one_to_one")
-    alerts = alert_rows(alerts, run_id, thresholds=0)  # every chosen customer, the rule's threshold aside
-    chosen = chosen.set_index("customer_id").loc[alerts["customer_id"]]
+    alerts = _stamped(chosen.merge(scores, on="customer_id", how="inner", validate="one_to_one"), run_id)
     alerts["alert_source"] = MODEL_ALERTS
-    alerts["churn_probability"] = chosen["churn_probability"].to_numpy()
     alerts["reason"] = [
         model_alert_reason(
             row.model_version,
@@ -81,9 +68,22 @@ def model_alert_rows(
                 if isinstance(driver, str)
             ],
         )
-        for row in chosen.itertuples()
+        for row in alerts.itertuples()
     ]
     return alerts[TABLE_COLUMNS]
+
+
+def _stamped(alerts: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """``alerts`` with their stable alert_id and this run's raised_at and run_id."""
+    alerts["alert_id"] = [
+        alert_id(tenant, customer, str(day))
+        for tenant, customer, day in zip(
+            alerts["tenant_id"], alerts["customer_id"], alerts["as_of_date"], strict=True
+        )
+    ]
+    alerts["raised_at"] = datetime.now(UTC).isoformat()
+    alerts["run_id"] = run_id
+    return alerts
 
 
 @dg.asset(
@@ -139,13 +139,11 @@ def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                     "model_alert": churn.model_alert.to_dict(),
                 }
             rule_scores = scores[~scores["tenant_id"].isin(modelled)]
-            alerts = pd.concat(
-                [
-                    alert_rows(rule_scores, context.run.run_id, thresholds).assign(alert_source=RULE_ALERTS),
-                    *by_model,
-                ],
-                ignore_index=True,
-            ).reindex(columns=TABLE_COLUMNS)
+            by_rule = alert_rows(rule_scores, context.run.run_id, thresholds).assign(alert_source=RULE_ALERTS)
+            written = [frame for frame in (by_rule, *by_model) if not frame.empty]
+            alerts = (pd.concat(written, ignore_index=True) if written else by_rule).reindex(
+                columns=TABLE_COLUMNS
+            )
             warehouse.replace_partition("churn_alerts", scope, alerts)
             raised = tenant_counts(alerts, scope.tenant_ids)
             for tenant_id in scope.tenant_ids:
