@@ -160,6 +160,7 @@ class ComparisonChart:
 
     as_of_date: str
     tenant_id: str
+    evaluated_as_of_date: str  # the day whose predictions and scores are judged
     total: int  # customers judged
     roc: Mapping[str, tuple[Sequence[float], Sequence[float]]]  # {scorer: (fpr, tpr)}
     auc: Mapping[str, float | None]
@@ -199,7 +200,7 @@ def render_comparison_png(chart: ComparisonChart) -> bytes:
     roc.set_title(f"ROC: {chart.title}", fontsize=9, parse_math=False)
     calibration.set_xlabel("predicted churn probability", fontsize=8)
     calibration.set_ylabel("observed churn rate", fontsize=8)
-    calibration.set_title("calibration (10 bins)", fontsize=9)
+    calibration.set_title(f"calibration, predictions of {chart.evaluated_as_of_date}", fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)

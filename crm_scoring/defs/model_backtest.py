@@ -9,7 +9,7 @@ D - horizon, whose outcome window closed at the end of D, as churn_backtest does
 """
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
@@ -88,7 +88,7 @@ def churn_model_backtest(
     for (day, tenant_id), markdown in pictures.items():
         add_partition_metadata(
             context,
-            datetime.fromisoformat(day).date(),
+            date.fromisoformat(day),
             {tenant_id: {"charts": dg.MetadataValue.md(markdown)}},
         )
     return dg.MaterializeResult(
@@ -174,7 +174,7 @@ def _judge_day(
                 "alert_budget_percent": budget,
                 "figures": dg.MetadataValue.md(_figures_markdown(comparison, budget)),
             }
-            charts.append(_chart(str(scope.as_of_date), tenant_id, comparison))
+            charts.append(_chart(str(scope.as_of_date), str(evaluated.as_of_date), tenant_id, comparison))
     return pd.DataFrame(rows, columns=_COLUMNS), metadata, charts
 
 
@@ -197,10 +197,11 @@ def _budget_percent(configs: ScoringConfigFile, tenant_id: str, default: float) 
     return float(top_percent) if top_percent is not None else default
 
 
-def _chart(day: str, tenant_id: str, comparison: Comparison) -> ComparisonChart:
+def _chart(day: str, evaluated_day: str, tenant_id: str, comparison: Comparison) -> ComparisonChart:
     return ComparisonChart(
         as_of_date=day,
         tenant_id=tenant_id,
+        evaluated_as_of_date=evaluated_day,
         total=comparison.customers,
         roc={s: roc_points(comparison.ranking[s], comparison.outcomes) for s in SCORERS},
         auc={s: comparison.figures[s]["auc"].value for s in SCORERS},

@@ -93,6 +93,7 @@ def test_the_chart_is_a_png_for_the_largest_tenant_days_only() -> None:
         return ComparisonChart(
             as_of_date="2026-05-14",
             tenant_id=tenant,
+            evaluated_as_of_date="2026-03-15",
             total=customers,
             roc={s: roc_points(comparison.ranking[s], comparison.outcomes) for s in (RULE, MODEL)},
             auc={RULE: 0.5, MODEL: None},
