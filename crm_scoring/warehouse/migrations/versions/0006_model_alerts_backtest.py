@@ -6,8 +6,8 @@ churn.alert_source: model): where an alert came from, the probability and the re
 Existing alerts were all the rule's: the default says so, and a rule alert keeps null in the
 model's two columns.
 
-Revision ID: 0005_model_alerts_backtest
-Revises: 0004_churn_predictions
+Revision ID: 0006_model_alerts_backtest
+Revises: 0005_profile_history_table
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 
 from crm_scoring.warehouse.migrations import migration_schema
 
-revision = "0005_model_alerts_backtest"
-down_revision: str | None = "0004_churn_predictions"
+revision = "0006_model_alerts_backtest"
+down_revision: str | None = "0005_profile_history_table"
 branch_labels = None
 depends_on = None
 
