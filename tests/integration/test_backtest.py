@@ -19,7 +19,7 @@ from crm_scoring import operations
 from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
 from crm_scoring.defs.model_backtest import churn_model_backtest
 from crm_scoring.defs.partitions import scoring_key
-from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.defs.resources import warehouse_resource
 from crm_scoring.model.training import train_churn_models
 from crm_scoring.warehouse.model_registry import save_training_run
 from crm_scoring.warehouse.outcomes import churn_outcomes
@@ -310,7 +310,7 @@ def test_the_rule_and_the_model_side_by_side_out_of_time(
     result = dg.materialize(
         [churn_model_backtest],
         instance=instance,
-        resources={"warehouse": WarehouseResource(database_url=database_url)},
+        resources={"warehouse": warehouse_resource(database_url)},
         tags={
             RANGE_START_TAG: str(scoring_key(str(DAY), "acme")),
             RANGE_END_TAG: str(scoring_key(str(DAY), "globex")),

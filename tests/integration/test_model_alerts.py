@@ -16,7 +16,7 @@ from crm_scoring.defs.alert_lifecycle import churn_alert_episodes
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
 from crm_scoring.defs.partitions import scoring_key
-from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.defs.resources import warehouse_resource
 from crm_scoring.warehouse.writes import replace_partition_rows
 from tests.integration import dataset
 
@@ -38,7 +38,7 @@ def _materialize(instance, database_url, assets) -> dg.ExecuteInJobResult:
     return dg.materialize(
         assets,
         instance=instance,
-        resources={"warehouse": WarehouseResource(database_url=database_url)},
+        resources={"warehouse": warehouse_resource(database_url)},
         tags={
             RANGE_START_TAG: str(scoring_key(str(dataset.DAY), "acme")),
             RANGE_END_TAG: str(scoring_key(str(dataset.DAY), "globex")),
