@@ -1,7 +1,7 @@
 """How much each data-quality rule of analytics.data_quality_issues matters to someone on call.
 
 The rules themselves (what they match, how the scoring reads the rows) are in
-dbt_project/models/marts/data_quality_issues.sql and docs/operations.md ("Bad input"); this is
+dbt_project/models/marts/partitioned/data_quality_issues.sql and docs/operations.md ("Bad input"); this is
 their severity, which decides whether the ``input_rows_excluded_by_rule`` check fails.
 """
 

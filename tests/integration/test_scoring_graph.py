@@ -124,17 +124,23 @@ def test_each_partition_carries_its_own_figures(scored, instance) -> None:
             assert picture.count("](data:image/png;base64,iVBORw0KGgo") == 1, (asset, tenant)
 
 
-def test_data_quality_counts_have_a_unique_key(scored, engine, settings) -> None:
+@pytest.mark.parametrize(
+    ("table", "row_key"),
+    [
+        ("customer_features", "as_of_date, tenant_id, customer_id"),
+        ("customer_behaviour_features", "as_of_date, tenant_id, customer_id"),
+        ("customer_activity_type_counts", "as_of_date, tenant_id, customer_id, activity_type"),
+        ("data_quality_issues", "as_of_date, tenant_id, source_table, rule"),
+    ],
+)
+def test_each_partitioned_mart_has_a_unique_row_key(scored, engine, settings, table, row_key) -> None:
     with engine.connect() as connection:
         definition = connection.execute(
-            text(
-                "select indexdef from pg_indexes "
-                "where schemaname = :schema and tablename = 'data_quality_issues'"
-            ),
-            {"schema": settings.analytics_schema},
+            text("select indexdef from pg_indexes where schemaname = :schema and tablename = :table"),
+            {"schema": settings.analytics_schema, "table": table},
         ).scalar_one()
-    assert definition.startswith("CREATE UNIQUE INDEX data_quality_issues_pk")
-    assert definition.endswith("(as_of_date, tenant_id, source_table, rule)")
+    assert definition.startswith(f"CREATE UNIQUE INDEX {table}_pk")
+    assert definition.endswith(f"({row_key})")
 
 
 def test_expected_input_rules_pass_the_check_with_their_counts(scored, instance) -> None:

@@ -358,7 +358,8 @@ def test_every_behaviour_feature_reads_as_words() -> None:
     from crm_scoring.model.drivers import SUBJECTS, subject
     from crm_scoring.settings import PROJECT_ROOT
 
-    marts = yaml.safe_load((PROJECT_ROOT / "dbt_project/models/marts/_marts__models.yml").read_text())
+    docs = PROJECT_ROOT / "dbt_project/models/marts/partitioned/_partitioned__models.yml"
+    marts = yaml.safe_load(docs.read_text())
     (behaviour,) = [model for model in marts["models"] if model["name"] == "customer_behaviour_features"]
     keys = {"as_of_date", "tenant_id", "customer_id", "as_of"}
     documented = [column["name"] for column in behaviour["columns"] if column["name"] not in keys]

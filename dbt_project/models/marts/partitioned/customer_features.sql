@@ -1,18 +1,4 @@
-{# append_new_columns: a new column reaches existing deployments; older rows hold null there. #}
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='scope_replace',
-    full_refresh=false,
-    on_schema_change='append_new_columns',
-    pre_hook=[
-      "set local work_mem = '{{ env_var('CRM_SCORING_DBT_WORK_MEM', '256MB') }}'",
-    ],
-    post_hook=[
-      "create unique index if not exists customer_features_pk on {{ this }} (as_of_date, tenant_id, customer_id)",
-    ],
-  )
-}}
+{{ config(unique_key=['as_of_date', 'tenant_id', 'customer_id']) }}
 
 select
     customers.as_of_date,

@@ -1,13 +1,8 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='scope_replace',
-    full_refresh=false,
+    unique_key=['as_of_date', 'tenant_id', 'source_table', 'rule'],
     on_schema_change='fail',
     meta={'replaces_unknown_tenant_rows': true},
-    post_hook=[
-      "create unique index if not exists data_quality_issues_pk on {{ this }} (as_of_date, tenant_id, source_table, rule)",
-    ],
   )
 }}
 -- Rows the scoring ignored or read under a documented rule, counted per (day, tenant, rule).

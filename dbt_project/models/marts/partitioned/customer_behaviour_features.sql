@@ -5,20 +5,7 @@
   it already computed (the latest activity with its probe for quiet customers, 30/90-day
   activity counts, 30-day campaign counts); the intermediates add the rest, one pass each.
 #}
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='scope_replace',
-    full_refresh=false,
-    on_schema_change='append_new_columns',
-    pre_hook=[
-      "set local work_mem = '{{ env_var('CRM_SCORING_DBT_WORK_MEM', '256MB') }}'",
-    ],
-    post_hook=[
-      "create unique index if not exists customer_behaviour_features_pk on {{ this }} (as_of_date, tenant_id, customer_id)",
-    ],
-  )
-}}
+{{ config(unique_key=['as_of_date', 'tenant_id', 'customer_id']) }}
 
 {%- set seconds_per_day = 86400.0 %}
 

@@ -4,20 +4,7 @@
   actually has, never a fixed list. A row only where the customer has such an activity in the
   90 days; an absent row is 0. One pass over the 90-day window, grouped by customer and type.
 #}
-{{
-  config(
-    materialized='incremental',
-    incremental_strategy='scope_replace',
-    full_refresh=false,
-    on_schema_change='append_new_columns',
-    pre_hook=[
-      "set local work_mem = '{{ env_var('CRM_SCORING_DBT_WORK_MEM', '256MB') }}'",
-    ],
-    post_hook=[
-      "create unique index if not exists customer_activity_type_counts_pk on {{ this }} (as_of_date, tenant_id, customer_id, activity_type)",
-    ],
-  )
-}}
+{{ config(unique_key=['as_of_date', 'tenant_id', 'customer_id', 'activity_type']) }}
 
 with type_counts as (
     select
