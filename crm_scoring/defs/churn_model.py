@@ -8,7 +8,7 @@ import dagster as dg
 
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores
-from crm_scoring.model.metrics import FIGURES
+from crm_scoring.model.metrics import FIGURE_LABELS, FIGURES
 from crm_scoring.model.split import labelled_month_ends
 from crm_scoring.model.training import NO_MODEL, TrainedScope, train_churn_models
 from crm_scoring.scope import as_of_instant
@@ -31,14 +31,6 @@ _SCORERS = (
     ("naive_days_since_last_activity", "days since last activity (naive)"),
     ("naive_fewer_activities_30d", "fewer activities in 30 days (naive)"),
 )
-_FIGURE_LABELS = {
-    "auc": "AUC",
-    "pr_auc": "PR-AUC",
-    "top_decile_lift": "top-decile lift",
-    "recall_at_budget": "recall at budget",
-    "brier": "Brier",
-    "ece": "ECE",
-}
 
 
 class ChurnModelRunConfig(dg.Config):
@@ -145,7 +137,7 @@ def figures_markdown(scopes: list[TrainedScope]) -> str:
     naive predictors on the validation days (all on the same rows: the model's population):
     value [95% interval]; churners counted as customer-days and as distinct customers."""
     lines = [
-        "| tenant | validation | scorer | " + " | ".join(_FIGURE_LABELS[name] for name in FIGURES) + " |",
+        "| tenant | validation | scorer | " + " | ".join(FIGURE_LABELS[name] for name in FIGURES) + " |",
         "|---|---|---|" + "--:|" * len(FIGURES),
     ]
     for scope in sorted(scopes, key=lambda scope: scope.tenant_ids):

@@ -33,7 +33,7 @@ from crm_scoring.model.comparison import (
     reliability,
     roc_points,
 )
-from crm_scoring.model.metrics import FIGURES, Estimate
+from crm_scoring.model.metrics import FIGURE_LABELS, FIGURES, Estimate
 from crm_scoring.rules.config import ScoringConfigFile
 from crm_scoring.scope import DayScope
 from crm_scoring.settings import CHURN_HORIZON_ENV, load_churn_model_config, load_settings
@@ -43,14 +43,6 @@ from crm_scoring.warehouse.model_registry import learned_ranges
 Ranges = dict[str, tuple[tuple, tuple, int]]
 _COLUMNS = ["tenant_id", "evaluated_as_of_date", "scorer", "model_version", "population", "customers",
             "churned", "alert_budget_percent", *FIGURE_COLUMNS]  # fmt: skip
-_FIGURE_TITLES = {
-    "auc": "AUC",
-    "pr_auc": "PR-AUC",
-    "top_decile_lift": "top-decile lift",
-    "recall_at_budget": "recall at budget",
-    "brier": "Brier",
-    "ece": "ECE",
-}
 
 
 @dg.asset(
@@ -221,7 +213,7 @@ def _figures_markdown(comparison: Comparison, budget: float) -> str:
         difference = (
             "n/a" if rule.value is None or model.value is None else f"{model.value - rule.value:+.3f}"
         )
-        lines.append(f"| {_FIGURE_TITLES[name]} | {_estimate(rule)} | {_estimate(model)} | {difference} |")
+        lines.append(f"| {FIGURE_LABELS[name]} | {_estimate(rule)} | {_estimate(model)} | {difference} |")
     return "\n".join(lines)
 
 

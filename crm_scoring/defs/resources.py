@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 
 import dagster as dg
@@ -18,6 +18,7 @@ from crm_scoring.dbt_child import PARENT_PID_ENV
 from crm_scoring.defs.partitions import scopes_of_run
 from crm_scoring.scope import WINDOW_DAYS, DayScope
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
+from crm_scoring.warehouse.dbt_manifest import overridden_environment
 from crm_scoring.warehouse.migrations import SchemaOutdated, require_head
 from crm_scoring.warehouse.profile_history import Capture, capture_profile_changes
 from crm_scoring.warehouse.reads import read_partition_rows
@@ -149,28 +150,16 @@ class WarehouseResource(dg.ConfigurableResource):
         )
 
 
-@contextmanager
-def dbt_environment(database_url: str, scope_id: str = "") -> Iterator[None]:
-    """The variables the dbt subprocess reads: connection and the scope to build (none for the
-    BI views, which are not partitioned).
-
-    dagster-dbt hands ``os.environ`` to the subprocess; the previous values are restored.
-    """
-    overrides = {
-        **dbt_connection_env(database_url),
-        "CRM_SCORING_SCOPE_ID": scope_id,
-        PARENT_PID_ENV: str(os.getpid()),
-    }
-    previous = {name: os.environ.get(name) for name in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def dbt_environment(database_url: str, scope_id: str = "") -> AbstractContextManager[None]:
+    """The variables the dbt subprocess reads while inside: connection and the scope to build
+    (none for the BI views, which are not partitioned)."""
+    return overridden_environment(
+        {
+            **dbt_connection_env(database_url),
+            "CRM_SCORING_SCOPE_ID": scope_id,
+            PARENT_PID_ENV: str(os.getpid()),
+        }
+    )
 
 
 class DbtCli(DbtCliResource):

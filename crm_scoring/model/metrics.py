@@ -23,6 +23,15 @@ import pandas as pd
 RANKING_FIGURES = ("auc", "pr_auc", "top_decile_lift", "recall_at_budget")
 PROBABILITY_FIGURES = ("brier", "ece")
 FIGURES = (*RANKING_FIGURES, *PROBABILITY_FIGURES)
+# How tables in the Dagster UI and the CLI head each figure.
+FIGURE_LABELS = {
+    "auc": "AUC",
+    "pr_auc": "PR-AUC",
+    "top_decile_lift": "top-decile lift",
+    "recall_at_budget": "recall at budget",
+    "brier": "Brier",
+    "ece": "ECE",
+}
 CONFIDENCE = 0.95
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from dagster_dbt import DbtCliResource, DbtProject
 
@@ -43,18 +44,26 @@ def ensure_manifest(project: DbtProject, connection_env: Mapping[str, str]) -> N
         and stamp.read_text() == _digest(connection)
     ):
         return
-    previous = {name: os.environ.get(name) for name in connection_env}
-    os.environ.update(connection_env)
-    try:
+    with overridden_environment(connection_env):
         dbt = DbtCliResource(project_dir=os.fspath(project.project_dir), dbt_executable=DBT_EXECUTABLE)
         dbt.cli(["--quiet", "parse"], target_path=project.target_path).wait()
+    stamp.write_text(_digest(connection))
+
+
+@contextmanager
+def overridden_environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``overrides`` while inside: dagster-dbt hands the process environment
+    to dbt. The previous values are restored (unset ones unset again)."""
+    previous = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
     finally:
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    stamp.write_text(_digest(connection))
 
 
 def _digest(connection: Mapping[str, str]) -> str:
