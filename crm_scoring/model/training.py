@@ -11,14 +11,16 @@ reach ``min_tenant_churners``; else no model. Each outcome carries its reason in
 
 Each model is trained on its training days, calibrated on its validation days and judged there
 (split.py); ranking figures read the raw model score, probability figures the calibrated
-probability of a calibration fitted on the other customers (cross-fitting).
+probability of a calibration fitted on the other customers (cross-fitting). A model whose
+validation AUC is not above 0.5 with 95% confidence is refused: the tenants it would serve get no
+model, its figures saying why.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -166,6 +168,8 @@ class TrainedScope:
     baseline: LogisticBaseline | None = None
     metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    # The model's AUC over all its validation rows (every served tenant's, pooled or not).
+    validation_auc: Estimate | None = None
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
@@ -290,15 +294,34 @@ def train_churn_models(
         if decision.kind == PER_TENANT:
             rows = frame[frame["tenant_id"] == decision.tenant_id]
             own = own_type_columns(rows, features)
-            scopes.append(_fit_or_none(rows, own, served, PER_TENANT, reasons, config))
+            scopes.append(_better_than_chance(_fit_or_none(rows, own, served, PER_TENANT, reasons, config)))
         elif decision.kind == NO_MODEL:
             scopes.append(_no_model(served, reasons, config))
     pooled = [decision for decision in decisions if decision.kind == POOLED]
     if pooled:
         reasons = {decision.tenant_id: decision.reason for decision in pooled}
         served = tuple(decision.tenant_id for decision in pooled)
-        scopes.append(_fit_or_none(frame, features, served, POOLED, reasons, config))
+        scopes.append(_better_than_chance(_fit_or_none(frame, features, served, POOLED, reasons, config)))
     return scopes
+
+
+def _better_than_chance(scope: TrainedScope) -> TrainedScope:
+    """The scope as trained when its model ranks its validation days better than chance with 95%
+    confidence (AUC interval above 0.5); else no model, its figures kept to show why. A model
+    that cannot be shown to beat a coin (e.g. a constant one) would still rank every customer,
+    and model alerts would then pick customers at random."""
+    auc = scope.validation_auc
+    if scope.model is None or (auc is not None and auc.low is not None and auc.low > 0.5):
+        return scope
+    if auc is None or auc.value is None or auc.low is None or auc.high is None:
+        why = "its validation days hold no churner, so nothing shows it ranks better than chance"
+    else:
+        why = (
+            f"its validation AUC {auc.value:.3f} [{auc.low:.3f}, {auc.high:.3f}] is not above "
+            "chance (0.5) with 95% confidence"
+        )
+    reasons = {tenant_id: f"no model: {why}" for tenant_id in scope.tenant_ids}
+    return replace(scope, kind=NO_MODEL, reasons=reasons, model=None, baseline=None)
 
 
 def labelled_days(frame: pd.DataFrame) -> pd.Series:
@@ -391,6 +414,11 @@ def _fit(
                 for name, scores in raw.items()
             },
         }
+    overall = (
+        metrics[served[0]]["model"]
+        if kind == PER_TENANT  # its validation rows are its one tenant's
+        else _figures(raw["model"], valid_y, customers, calibrated["model"], config)
+    )
     training_churners = training.groupby("tenant_id")[LABEL].sum()
     parameters = {
         "config": config.as_dict(),
@@ -409,6 +437,7 @@ def _fit(
         baseline=baseline,
         metrics=metrics,
         parameters=parameters,
+        validation_auc=overall["auc"],
     )
 
 

@@ -433,3 +433,26 @@ def test_the_model_trains_weekly_in_its_own_job_not_in_the_daily_scoring() -> No
     training = build_definitions().resolve_job_def("churn_model_job").asset_layer.selected_asset_keys
     scoring = build_definitions().resolve_job_def(SCORING_JOB_NAME).asset_layer.selected_asset_keys
     assert dg.AssetKey("churn_model") in training and dg.AssetKey("churn_model") not in scoring
+
+
+def test_a_model_no_better_than_chance_is_refused_and_its_figures_say_why() -> None:
+    # churn drawn with the same probability for everyone, unrelated to every feature: whatever
+    # the booster learns ranks the validation days at chance, so no interval clears 0.5.
+    frame = synthetic({"coin": 1000}, seed=5)
+    frame["churned"] = np.random.default_rng(5).random(len(frame)) < 0.15
+    (scope,) = train_churn_models(frame, CONFIG)
+    assert scope.kind == NO_MODEL and scope.model is None
+    auc = scope.metrics["coin"]["model"]["auc"]
+    assert auc.low <= 0.5
+    assert scope.reasons["coin"].startswith("no model: its validation AUC ")
+    assert "is not above chance (0.5) with 95% confidence" in scope.reasons["coin"]
+
+
+def test_a_constant_model_is_refused() -> None:
+    # one feature, the same value for everyone: the booster can only predict a constant (AUC 0.5).
+    frame = synthetic({"flat": 1000}, seed=6)
+    frame[SIGNAL] = 7.0
+    frame[NOISE] = 1.0
+    (scope,) = train_churn_models(frame, CONFIG)
+    assert scope.kind == NO_MODEL
+    assert scope.metrics["flat"]["model"]["auc"].value == 0.5
