@@ -304,7 +304,7 @@ def load_sources(engine: Engine, settings: Settings):
                     f"{schema}.campaign_interactions, {schema}.customer_notes, "
                     f"{out}.customer_scores, {out}.churn_alerts, {out}.engagement_distribution, "
                     f"{out}.churn_risk_overview, {out}.churn_backtest, {out}.churn_backtest_calibration, "
-                    f"{out}.churn_predictions, {out}.churn_model_backtest"
+                    f"{out}.churn_predictions, {out}.churn_model_backtest, {out}.model_registry"
                 )
             )
             # dbt builds these on a first run; the profile history would carry states across tests

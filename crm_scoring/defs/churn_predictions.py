@@ -13,10 +13,16 @@ from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadat
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.model.serving import PREDICTION_COLUMNS, RegistryEntry, model_for_day, prediction_rows
 from crm_scoring.model.training import ChurnModel
-from crm_scoring.scope import DayScope
-from crm_scoring.settings import CHURN_DRIVERS_TOP_PERCENT_ENV, churn_drivers_top_percent, load_settings
+from crm_scoring.scope import DayScope, window_start
+from crm_scoring.settings import (
+    AT_RISK_POPULATION,
+    CHURN_DRIVERS_TOP_PERCENT_ENV,
+    churn_drivers_top_percent,
+    load_settings,
+)
 from crm_scoring.warehouse.model_inputs import activity_types_of, training_frame
 from crm_scoring.warehouse.model_registry import RegisteredModel, load_model, tenant_entries
+from crm_scoring.warehouse.outcomes import at_risk_customers
 
 TABLE_COLUMNS = [*PREDICTION_COLUMNS, "predicted_at", "run_id"]
 EVERY_TENANT_CHECK = "every_tenant_predicted"
@@ -40,7 +46,8 @@ EVERY_TENANT_CHECK = "every_tenant_predicted"
         )
     ],
     description=(
-        "The learned churn model's predictions per customer ACTIVE that day: churn_probability "
+        "The learned churn model's predictions per customer of the day in the model's population "
+        "(ACTIVE, and by default not already silent for the whole horizon): churn_probability "
         "(calibrated, 0-1), churn_rank within the tenant (1 = highest), the model_version that "
         f"made them and, for the top {CHURN_DRIVERS_TOP_PERCENT_ENV} (default 5) percent of each "
         "tenant, the three drivers in words. The model is the registry's for that day (point in "
@@ -119,23 +126,52 @@ def _predict(
     if registered is None or registered.model is None:
         raise LookupError(f"model {choice.model_version} is not a trained model in the registry")
     model: ChurnModel = registered.model
-    frame = active_customers_frame(warehouse, scope, tenant_id, activity_types_of(model.features))
+    frame, left_out = population_frame(warehouse, scope, tenant_id, registered)
     rows = prediction_rows(model, frame, choice.model_version, top_percent)
     return rows, {
         "customers_predicted": len(rows),
+        **left_out,
         "model_version": choice.model_version,
         "model_choice": choice.reason,
         "customers_with_drivers": int(rows["driver_1"].notna().sum()),
     }
 
 
-def active_customers_frame(
-    warehouse: WarehouseResource, scope: DayScope, tenant_id: str, activity_types: list[str]
-) -> pd.DataFrame:
-    """The day's training_frame rows of the tenant's customers ACTIVE that day: the population
-    the model learned from (labels exist only for them)."""
+def population_frame(
+    warehouse: WarehouseResource, scope: DayScope, tenant_id: str, registered: RegisteredModel
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The day's training_frame rows of the tenant's customers in the population the model
+    learned from (its registry parameters): every customer ACTIVE that day (``all_active``), or
+    those of them not already churned by the label's own definition (``at_risk``: an activity in
+    the model's horizon before as_of, or created within it). A customer silent for the whole
+    horizon has churned already: ranking it would fill the top of the list, and the model
+    alerts, with customers gone, whom the model never learned from. Also the metadata counting
+    who was left out."""
+    config = registered.parameters.get("config", {})
+    population = config.get("population", AT_RISK_POPULATION)
     one = DayScope(scope.as_of_date, (tenant_id,), scope.as_of)
     status = warehouse.read_partition("customer_features", one, ["customer_id", "status"])
     active = set(status.loc[status["status"].eq("ACTIVE"), "customer_id"])
-    frame = training_frame(warehouse.engine, load_settings(), [tenant_id], [scope.as_of_date], activity_types)
-    return frame[frame["customer_id"].isin(active)].reset_index(drop=True)
+    if population == AT_RISK_POPULATION:
+        kept = set(
+            at_risk_customers(
+                warehouse.engine,
+                population_table=warehouse.table("customer_features"),
+                history_table=warehouse.table("profile_history"),
+                activities_table=warehouse.source_table("activities"),
+                as_of_date=scope.as_of_date,
+                tenant_ids=[tenant_id],
+                as_of=scope.as_of,
+                active_since=window_start(scope.as_of, registered.horizon_days),
+            )["customer_id"]
+        )
+    else:
+        kept = active
+    settings = load_settings()
+    activity_types = activity_types_of(registered.features)
+    frame = training_frame(warehouse.engine, settings, [tenant_id], [scope.as_of_date], activity_types)
+    frame = frame[frame["customer_id"].isin(kept)].reset_index(drop=True)
+    return frame, {
+        "population": population,
+        "active_customers_left_out_as_already_churned": len(active - kept),
+    }

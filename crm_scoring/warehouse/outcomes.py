@@ -132,6 +132,46 @@ def observed_churn(
         )
 
 
+def at_risk_customers(
+    engine: Engine,
+    *,
+    population_table: str,
+    history_table: str,
+    activities_table: str,
+    as_of_date: date,
+    tenant_ids: Sequence[str],
+    as_of: datetime,
+    active_since: datetime,
+) -> pd.DataFrame:
+    """(tenant_id, customer_id) of the customers ACTIVE on ``as_of_date`` and at risk at ``as_of``
+    as :func:`observed_churn` with ``active_since`` keeps them (the learned model's default
+    population): the customers its predictions are for. Reads nothing at or after ``as_of``."""
+    at_risk = _AT_RISK.format(history_table=history_table, activities_table=activities_table)
+    query = text(
+        f"""
+        select population.tenant_id, population.customer_id
+        from {population_table} as population
+        where population.as_of_date = :as_of_date
+          and population.tenant_id = any(:tenants)
+          and population.status = :evaluated
+          {at_risk}
+        order by population.tenant_id, population.customer_id
+        """
+    )
+    with engine.connect() as connection:
+        return pd.read_sql_query(
+            query,
+            connection,
+            params={
+                "as_of_date": as_of_date,
+                "tenants": list(tenant_ids),
+                "window_start": as_of,
+                "active_since": active_since,
+                "evaluated": EVALUATED_STATUS,
+            },
+        )
+
+
 # Not already churned at the window's start: an activity in [active_since, window_start), or a
 # customer younger than that (created_at never changes: any version has the CRM's value).
 _AT_RISK = """

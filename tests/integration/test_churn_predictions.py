@@ -4,6 +4,7 @@ without a model says why, a rerun writes the same rows, a broken model fails onl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -17,6 +18,7 @@ from crm_scoring.defs.partitions import scoring_key
 from crm_scoring.defs.resources import warehouse_resource
 from crm_scoring.model.serving import DRIVER_COLUMNS
 from crm_scoring.model.training import NO_MODEL, PER_TENANT, train_churn_models
+from crm_scoring.settings import ALL_ACTIVE_POPULATION, AT_RISK_POPULATION
 from crm_scoring.warehouse.model_inputs import training_frame
 from crm_scoring.warehouse.model_registry import load_model, save_training_run
 from tests.integration import dataset
@@ -28,15 +30,21 @@ pytestmark = pytest.mark.integration
 # synthetic frames are validated up to 2025-12-01, so their models learned from events up to
 # 2025-12-01 + 60 days = 2026-01-30, before the day.
 TRAINED_AT = datetime(2026, 3, 1, 4, tzinfo=UTC)
-# The customers ACTIVE on the day (dataset.py): c3 is INACTIVE, c4 MERGED, c5 deleted.
+# The customers ACTIVE on the day (dataset.py): c3 is INACTIVE, c4 MERGED, c5 deleted. Of them,
+# the at_risk population (horizon 60 days: an activity in the 60 days before as_of) leaves out c2,
+# whose last activity is 62 days before as_of: churned already by the label's definition.
 ACME_ACTIVE = ["c1", "c2", "c6", "c7", "c8"]
+ACME_AT_RISK = ["c1", "c6", "c7", "c8"]
 KEYS = ["as_of_date", "tenant_id", "customer_id"]
 
 
 @pytest.fixture(scope="module")
 def acme_only():
-    """acme's own model (on synthetic rows of its two features); globex: no model, no labelled day."""
-    return train_churn_models(synthetic({"acme": 300}, seed=5), CONFIG, ["acme", "globex"])
+    """acme's own model (on synthetic rows of its two features), learned on every ACTIVE customer
+    (all_active: c2 is then ranked, the top of the list, with drivers); globex: no model, no
+    labelled day."""
+    config = replace(CONFIG, population=ALL_ACTIVE_POPULATION)
+    return train_churn_models(synthetic({"acme": 300}, seed=5), config, ["acme", "globex"])
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +102,11 @@ def test_a_scored_day_gets_the_stored_models_predictions_ranked(
     acme = rows[rows["tenant_id"] == "acme"].reset_index(drop=True)
     assert sorted(acme["customer_id"]) == ACME_ACTIVE
     assert set(acme["model_version"]) == {versions["acme"]}
+    figures = dataset.partition_metadata(instance, "churn_predictions", "acme")
+    assert (figures["population"], figures["active_customers_left_out_as_already_churned"]) == (
+        ALL_ACTIVE_POPULATION,
+        0,
+    )
     # the stored model, loaded again, on the day's training_frame rows
     stored = load_model(engine, settings.analytics_schema, versions["acme"]).model
     frame = training_frame(engine, settings, ["acme"], [dataset.DAY], [])
@@ -134,6 +147,21 @@ def test_a_scored_day_gets_the_stored_models_predictions_ranked(
     stable = [c for c in again.columns if c not in ("predicted_at", "run_id")]
     pd.testing.assert_frame_equal(again[stable], rows[stable])
     assert set(again["run_id"]) == {rerun.run_id}
+
+
+def test_an_at_risk_model_predicts_only_the_customers_not_already_churned(
+    scored_day, instance, engine, settings, database_url
+) -> None:
+    _save(engine, settings, train_churn_models(synthetic({"acme": 300}, seed=5), CONFIG, ["acme"]))
+    assert _predict(instance, database_url).success
+    acme = _rows(engine, settings).query("tenant_id == 'acme'")
+    assert sorted(acme["customer_id"]) == ACME_AT_RISK
+    assert acme["churn_rank"].tolist() == [1, 2, 3, 4]
+    figures = dataset.partition_metadata(instance, "churn_predictions", "acme")
+    assert (figures["population"], figures["active_customers_left_out_as_already_churned"]) == (
+        AT_RISK_POPULATION,
+        1,
+    )
 
 
 def test_a_model_that_fails_to_load_fails_only_its_tenant(
