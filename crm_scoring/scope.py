@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -79,6 +79,27 @@ def day_scopes(date_tenant_pairs: Iterable[tuple[str, str]], tz: ZoneInfo) -> li
         DayScope(day, tuple(sorted(tenants)), as_of_instant(day, tz))
         for day, tenants in sorted(tenants_by_date.items())
     ]
+
+
+def tenant_batches(
+    tenant_ids: Iterable[str], customers: Mapping[str, int], bound: int
+) -> list[tuple[str, ...]]:
+    """The tenants, in the order given, cut into consecutive batches of at most ``bound``
+    customers (``customers``: each tenant's count; a missing one has none). A tenant of more
+    than ``bound`` customers is a batch of its own: a partition is written whole."""
+    batches: list[tuple[str, ...]] = []
+    batch: list[str] = []
+    total = 0
+    for tenant_id in tenant_ids:
+        count = customers.get(tenant_id, 0)
+        if batch and total + count > bound:
+            batches.append(tuple(batch))
+            batch, total = [], 0
+        batch.append(tenant_id)
+        total += count
+    if batch:
+        batches.append(tuple(batch))
+    return batches
 
 
 def split_new_tenants(found: Iterable[str], known_keys: Iterable[str]) -> tuple[dict[str, str], list[str]]:

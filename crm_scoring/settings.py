@@ -155,6 +155,16 @@ ALL_ACTIVE_POPULATION = "all_active"
 CHURN_MODEL_POPULATIONS = (AT_RISK_POPULATION, ALL_ACTIVE_POPULATION)
 
 
+# The most customers a step of the scoring graph holds in memory at once (see docs/scaling.md).
+BATCH_CUSTOMERS_ENV = "CRM_SCORING_BATCH_CUSTOMERS"
+
+
+def batch_customers() -> int:
+    """How many customers (a day's customer_features rows) one batch of tenants may hold at
+    most (default 100,000); a bigger tenant is a batch of its own."""
+    return _positive_whole(BATCH_CUSTOMERS_ENV, "100000")
+
+
 def churn_model_months() -> int:
     """How many labelled month-ends the model learns from and is validated on (default 12)."""
     return _positive_whole(CHURN_MODEL_MONTHS_ENV, "12")

@@ -39,7 +39,7 @@ def churn_alert_episodes(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     cooldown = int(os.environ.get(COOLDOWN_ENV, "14"))
-    for scope in warehouse.scopes_of_run(context.partition_keys):
+    for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions("churn_alert_episodes", [scope]), warehouse.engine.begin() as connection:
             lock_partitions(connection, warehouse.table("alert_episodes"), scope.as_of_date, scope.tenant_ids)
             changes = _apply_day(connection, warehouse.analytics_schema, scope, cooldown)

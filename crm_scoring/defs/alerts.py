@@ -106,7 +106,7 @@ def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     started = time.monotonic()
     configs = scoring_config(context)
     fallbacks = 0
-    for scope in warehouse.scopes_of_run(context.partition_keys):
+    for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
             scores = warehouse.read_partition("customer_scores", scope, ALERT_INPUT_COLUMNS)
             thresholds = alert_thresholds(configs, scope.tenant_ids)

@@ -40,7 +40,7 @@ def churn_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     started = time.monotonic()
     horizon = load_settings().churn_horizon_days
     configs = scoring_config(context)
-    for scope in warehouse.scopes_of_run(context.partition_keys):
+    for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions("churn_backtest", [scope]):
             evaluated = evaluated_scope(scope, horizon)
             outcomes = churn_outcomes(

@@ -64,7 +64,7 @@ def churn_predictions(
     entries: dict[str, list[RegistryEntry]] = {}
     models: dict[str, RegisteredModel | None] = {}
     failures: dict[str, str] = {}
-    for scope in warehouse.scopes_of_run(context.partition_keys):
+    for scope in warehouse.batches_of_run(context.partition_keys):
         written: list[pd.DataFrame] = []
         figures: dict[str, dict[str, object]] = {}
         for tenant_id in scope.tenant_ids:

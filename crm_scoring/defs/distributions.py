@@ -27,7 +27,7 @@ def _write_summary(
     started = time.monotonic()
     figures: dict[date, dict[str, dict[str, object]]] = {}
     charts: list[BarChart] = []
-    for scope in warehouse.scopes_of_run(context.partition_keys):
+    for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions(table, [scope]):
             scores = warehouse.read_partition(
                 "customer_scores", scope, ["tenant_id", "status", "engagement_score", "churn_risk_score"]
@@ -38,10 +38,12 @@ def _write_summary(
             charts.extend(chart(rows))
             read = tenant_counts(scores, scope.tenant_ids)
             written = tenant_counts(rows, scope.tenant_ids)
-            figures[scope.as_of_date] = {
-                tenant_id: {"score_rows_read": read[tenant_id], "rows_written": written[tenant_id]}
-                for tenant_id in scope.tenant_ids
-            }
+            figures.setdefault(scope.as_of_date, {}).update(
+                {
+                    tenant_id: {"score_rows_read": read[tenant_id], "rows_written": written[tenant_id]}
+                    for tenant_id in scope.tenant_ids
+                }
+            )
     rendering = time.monotonic()
     # The picture people look at in the UI; charted from the rows written, not re-read.
     pictures = partition_pictures(charts)

@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from functools import cached_property
 
 import dagster as dg
@@ -16,12 +17,12 @@ from sqlalchemy import Engine, create_engine, text
 
 from crm_scoring.dbt_child import PARENT_PID_ENV
 from crm_scoring.defs.partitions import scopes_of_run
-from crm_scoring.scope import WINDOW_DAYS, DayScope
-from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, load_settings
+from crm_scoring.scope import WINDOW_DAYS, DayScope, tenant_batches
+from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, batch_customers, load_settings
 from crm_scoring.warehouse.dbt_manifest import overridden_environment
 from crm_scoring.warehouse.migrations import SchemaOutdated, require_head
 from crm_scoring.warehouse.profile_history import Capture, capture_profile_changes
-from crm_scoring.warehouse.reads import read_partition_rows
+from crm_scoring.warehouse.reads import partition_row_counts, read_partition_rows
 from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
@@ -75,9 +76,32 @@ class WarehouseResource(dg.ConfigurableResource):
         )
 
     def scopes_of_run(self, partition_keys: Sequence[str]) -> list[DayScope]:
+        """One scope per day with all the run's tenants of that day: what dbt builds at once."""
         return scopes_of_run(
             partition_keys, lambda keys: tenants_for_keys(self.engine, self.analytics_schema, keys)
         )
+
+    def batches_of_run(self, partition_keys: Sequence[str]) -> list[DayScope]:
+        """The run's days cut into batches of tenants of at most CRM_SCORING_BATCH_CUSTOMERS
+        customers (the day's customer_features rows), in date order, then tenant order: a step
+        holds one batch in memory, never a whole day, so its peak does not grow with the data."""
+        scopes = self.scopes_of_run(partition_keys)
+        counts = partition_row_counts(
+            self.engine,
+            self.table("customer_features"),
+            sorted({scope.as_of_date for scope in scopes}),
+            sorted({tenant_id for scope in scopes for tenant_id in scope.tenant_ids}),
+        )
+        bound = batch_customers()
+        return [
+            replace(scope, tenant_ids=batch)
+            for scope in scopes
+            for batch in tenant_batches(
+                scope.tenant_ids,
+                {tenant_id: counts.get((scope.as_of_date, tenant_id), 0) for tenant_id in scope.tenant_ids},
+                bound,
+            )
+        ]
 
     @contextmanager
     def registered_scope(self, scope_id: str, scopes: Sequence[DayScope]) -> Iterator[str]:

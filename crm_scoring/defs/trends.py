@@ -29,7 +29,7 @@ _SCORES = ["tenant_id", "customer_id", "engagement_score", "churn_risk_score"]
 def score_trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     started = time.monotonic()
     configs = scoring_config(context)
-    for scope in warehouse.scopes_of_run(context.partition_keys):
+    for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions("score_trends", [scope]):
             history = {
                 days: warehouse.read_partition(

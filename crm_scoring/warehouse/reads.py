@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 _NULL = r"\N"
 _BOOL, _DATE, _TIMESTAMPS = 16, 1082, (1114, 1184)
@@ -73,3 +73,20 @@ def _typed(frame: pd.DataFrame, types: dict[str, int]) -> pd.DataFrame:
         elif oid in _INTEGERS and frame[name].isna().any():
             frame[name] = frame[name].astype("Int64")
     return frame
+
+
+def partition_row_counts(
+    engine: Engine, table: str, days: Sequence[date], tenant_ids: Sequence[str]
+) -> dict[tuple[date, str], int]:
+    """{(as_of_date, tenant_id): rows} of ``table`` for those days and tenants; a partition
+    without rows is absent. An index-only count: ~0.1 s per million rows."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                f"select as_of_date, tenant_id, count(*) as row_count from {table} "
+                "where as_of_date = any(:days) and tenant_id = any(:tenants) "
+                "group by as_of_date, tenant_id"
+            ),
+            {"days": list(days), "tenants": list(tenant_ids)},
+        )
+        return {(row.as_of_date, row.tenant_id): row.row_count for row in rows}
