@@ -15,7 +15,7 @@ from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadat
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.config import SPEC_CONFIG, ScoringConfigError, ScoringConfigFile
 from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_by_tenant
-from crm_scoring.scope import UNKNOWN_TENANT_ID
+from crm_scoring.scope import UNKNOWN_TENANT_ID, DayScope
 from crm_scoring.settings import ConfigError, load_scoring_config
 from crm_scoring.warehouse.writes import record_config_versions
 
@@ -95,34 +95,13 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     configs = scoring_config(context)
     for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions("customer_scores", [scope]):
-            features = warehouse.read_partition("customer_features", scope)
-            labels = config_versions(configs, scope.tenant_ids)
-            record_config_versions(
-                warehouse.engine,
-                warehouse.table("scoring_configs"),
-                {label: configs.config_for(tenant_id).to_dict() for tenant_id, label in labels.items()},
-                configs.source,
-            )
-            rows = score_rows(features, scope.as_of, context.run.run_id, configs)
-            warehouse.replace_partition("customer_scores", scope, rows)
-            # Every run of the day reports the events no scored tenant owns, so they reach someone:
-            # on each of its partitions, and once in the check's totals however many batches the
-            # day has.
-            with_unknown_tenant = dataclasses.replace(
-                scope, tenant_ids=(*scope.tenant_ids, UNKNOWN_TENANT_ID)
-            )
-            day_issues = warehouse.read_partition("data_quality_issues", with_unknown_tenant)
-            counted = day_issues["tenant_id"].ne(UNKNOWN_TENANT_ID) | (scope.as_of_date not in days_reported)
-            issues.append(day_issues[counted])
-            days_reported.add(scope.as_of_date)
-            add_partition_metadata(
-                context,
-                scope.as_of_date,
-                tenant_score_figures(scope.tenant_ids, features, rows, day_issues, labels),
-            )
-        context.log.info(
-            f"{scope.as_of_date}: scored {len(rows)} customers of {len(scope.tenant_ids)} tenant(s)"
-        )
+            day_issues = _score_batch(context, warehouse, configs, scope)
+        # Every run of the day reports the events no scored tenant owns, so they reach someone:
+        # in each partition's metadata (_score_batch), and once in the check's totals however many
+        # batches the day has.
+        counted = day_issues["tenant_id"].ne(UNKNOWN_TENANT_ID) | (scope.as_of_date not in days_reported)
+        issues.append(day_issues[counted])
+        days_reported.add(scope.as_of_date)
     all_issues = pd.concat(issues)
     by_rule = issue_summary(all_issues)
     actionable = issue_summary(all_issues[needs_action(all_issues)])
@@ -143,6 +122,36 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             )
         ],
     )
+
+
+def _score_batch(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    configs: ScoringConfigFile,
+    scope: DayScope,
+) -> pd.DataFrame:
+    """Scores one batch of the day's tenants and records their metadata; returns the batch's
+    data_quality_issues rows and the day's unknown-tenant ones. Its frames are freed on return,
+    before the next batch is read: a step holds one batch, never two."""
+    features = warehouse.read_partition("customer_features", scope)
+    labels = config_versions(configs, scope.tenant_ids)
+    record_config_versions(
+        warehouse.engine,
+        warehouse.table("scoring_configs"),
+        {label: configs.config_for(tenant_id).to_dict() for tenant_id, label in labels.items()},
+        configs.source,
+    )
+    rows = score_rows(features, scope.as_of, context.run.run_id, configs)
+    warehouse.replace_partition("customer_scores", scope, rows)
+    with_unknown_tenant = dataclasses.replace(scope, tenant_ids=(*scope.tenant_ids, UNKNOWN_TENANT_ID))
+    day_issues = warehouse.read_partition("data_quality_issues", with_unknown_tenant)
+    add_partition_metadata(
+        context,
+        scope.as_of_date,
+        tenant_score_figures(scope.tenant_ids, features, rows, day_issues, labels),
+    )
+    context.log.info(f"{scope.as_of_date}: scored {len(rows)} customers of {len(scope.tenant_ids)} tenant(s)")
+    return day_issues
 
 
 def tenant_score_figures(
