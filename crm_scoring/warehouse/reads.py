@@ -79,7 +79,7 @@ def partition_row_counts(
     engine: Engine, table: str, days: Sequence[date], tenant_ids: Sequence[str]
 ) -> dict[tuple[date, str], int]:
     """{(as_of_date, tenant_id): rows} of ``table`` for those days and tenants; a partition
-    without rows is absent. An index-only count: ~0.1 s per million rows."""
+    without rows is absent. An index-only count: 0.13 s for a day of 1M customers."""
     with engine.connect() as connection:
         rows = connection.execute(
             text(
