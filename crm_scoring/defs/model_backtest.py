@@ -68,7 +68,7 @@ def churn_model_backtest(
     configs = scoring_config(context)
     ranges: Ranges = {}
     charts: list[ComparisonChart] = []
-    for scope in warehouse.scopes_of_run(context.partition_keys):
+    for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions("churn_model_backtest", [scope]):
             rows, metadata, day_charts = _judge_day(warehouse, scope, horizon, configs, ranges)
             rows = rows.assign(horizon_days=horizon, computed_at=datetime.now(UTC), run_id=context.run.run_id)
