@@ -24,6 +24,13 @@ os.environ["CRM_SCORING_ANALYTICS_SCHEMA"] = "analytics_test"
 os.environ["CRM_SCORING_PARTITIONS_START"] = "2025-01-01"
 os.environ["CRM_SCORING_TIMEZONE"] = "UTC"
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
+# Under pytest-xdist each worker (gw0, gw1...) has its own server and databases, so its own dbt
+# parse, in target/gw0...: in one target directory the workers' parses, made for different
+# databases, would replace each other (every run's dbt would then parse the whole project) or
+# collide mid-write. Not distributed, dbt's default target/.
+os.environ["DBT_TARGET_PATH"] = os.path.join(
+    os.environ.get("DBT_TARGET_PATH", "target"), os.environ.get("PYTEST_XDIST_WORKER", "")
+)
 
 import dagster as dg
 import psycopg2
@@ -38,6 +45,26 @@ from crm_scoring.warehouse.urls import sqlalchemy_url, with_database
 # The databases as init-db leaves them, and with tests/integration/dataset.py scored.
 MIGRATED = "migrated"
 SCORED_DAY = "scored_day"
+
+# The files that take longest (about 10 s or more in a sequential run), longest first. The
+# workers take whole files (--dist loadfile, pyproject.toml) from one queue in collection order:
+# started first, the long ones never leave one worker busy alone at the end. Order only: a file
+# missing here still runs, after these.
+_LONGEST_FILES = tuple(
+    f"tests/integration/test_{name}.py"
+    for name in (
+        "crash_safety", "cli", "failure_isolation", "point_in_time", "backtest", "bad_input", "writeback",
+        "scoring_graph", "run_queue", "scoring_config", "alert_lifecycle", "reader_access", "bi_marts",
+        "behaviour_features", "trends", "migrations", "churn_model_asset",
+    )
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Distributed, the longest files first; each file's tests keep their order (sort is stable)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        rank = {path: position for position, path in enumerate(_LONGEST_FILES)}
+        items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,14 @@ STAGING_TAG = "staging"
 # The CRM's own tables; the project's other source ("scoring") is the Python assets' output.
 CRM_SOURCE = "crm"
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# dbt's own DBT_TARGET_PATH (relative to the project) moves the parse and the manifest with the
+# runs' target directories, which dagster-dbt creates under it: two processes parsing for two
+# databases at once (parallel tests, one per worker) each keep their own.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
+)
 # The asset decorators below read the manifest; it is parsed for the database the runs will use
 # (set by every entry point before the definitions are built).
 _database_url = os.environ.get(DATABASE_URL_ENV)

@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource
 from sqlalchemy import text
 
 from crm_scoring import operations
+from crm_scoring.defs.dbt import dbt_project
 from crm_scoring.defs.resources import dbt_environment
 from crm_scoring.docs import build_docs
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
@@ -124,7 +125,7 @@ def test_latest_view_keeps_each_customers_newest_day(published, engine, settings
 
 
 def test_every_view_column_is_contracted_and_documented(published, engine, settings) -> None:
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads(dbt_project.manifest_path.read_text())
     models = {
         node["name"]: node
         for node in manifest["nodes"].values()
