@@ -55,7 +55,7 @@ _LONGEST_FILES = tuple(
     for name in (
         "crash_safety", "cli", "failure_isolation", "point_in_time", "backtest", "bad_input", "writeback",
         "scoring_graph", "run_queue", "scoring_config", "alert_lifecycle", "reader_access", "bi_marts",
-        "behaviour_features", "trends", "migrations", "churn_model_asset",
+        "behaviour_features", "trends", "migrations", "churn_model_asset", "tenant_batches", "model_alerts",
     )
 )  # fmt: skip
 
