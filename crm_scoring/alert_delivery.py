@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from crm_scoring import webhook
+from crm_scoring.warehouse import alert_outbox
 
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
@@ -33,39 +34,19 @@ def deliver_pending(
         # One transaction per row: each attempt is committed before the next row goes out, so a
         # crash re-sends at most the row in flight, never rows the endpoint already accepted.
         with engine.begin() as connection:
-            # skip locked: two deliverers (sensor ticks overlapping) never send the same row at
-            # once; the lock is held while it is in flight
-            row = connection.execute(
-                text(
-                    f"select idempotency_key, payload, attempts from {schema}.alert_outbox "
-                    "where delivered_at is null and next_attempt_at <= :now "
-                    "order by created_at limit 1 for update skip locked"
-                ),
-                {"now": now},
-            ).first()
+            # the row stays locked while it is in flight
+            row = alert_outbox.claim_next_due(connection, schema, now)
             if row is None:
                 break
             error = _post(url, row.idempotency_key, row.payload)
             if error is None:
                 delivered += 1
-                connection.execute(
-                    text(
-                        f"update {schema}.alert_outbox set delivered_at = :now, attempts = attempts + 1, "
-                        "last_error = null where idempotency_key = :key"
-                    ),
-                    {"now": now, "key": row.idempotency_key},
-                )
+                alert_outbox.mark_delivered(connection, schema, row.idempotency_key, now)
             else:
                 # its next_attempt_at moves past now, so this loop does not pick it again
                 failed += 1
                 backoff = min(BASE_BACKOFF * 2**row.attempts, MAX_BACKOFF)
-                connection.execute(
-                    text(
-                        f"update {schema}.alert_outbox set attempts = attempts + 1, "
-                        "next_attempt_at = :next, last_error = :error where idempotency_key = :key"
-                    ),
-                    {"next": now + backoff, "error": error, "key": row.idempotency_key},
-                )
+                alert_outbox.schedule_retry(connection, schema, row.idempotency_key, now + backoff, error)
     return DeliveryReport(delivered, failed)
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Row
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.applications import Starlette
@@ -27,6 +27,8 @@ from starlette.routing import Route
 
 from crm_scoring.rules.distributions import CHURN_RISK_BANDS, ENGAGEMENT_BUCKETS
 from crm_scoring.warehouse.api_tokens import tenant_of_token
+from crm_scoring.warehouse.reads import latest_day
+from crm_scoring.warehouse.summaries import churn_risk_overview, engagement_distribution
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
@@ -98,19 +100,12 @@ def create_app(engine: Engine, analytics_schema: str) -> Starlette:
             raise _Refused(403, "this token is not valid for that tenant")
         return tenant
 
-    def latest(table: str, tenant: str, columns: str, order: str = "") -> tuple[str, list]:
+    def latest(table: str, tenant: str, rows_of_day: Callable[..., list[Row]]) -> tuple[str, list[Row]]:
         with database() as connection:
-            day = connection.execute(
-                text(f"select max(as_of_date) from {schema}.{table} where tenant_id = :t"), {"t": tenant}
-            ).scalar()
+            day = latest_day(connection, f"{schema}.{table}", tenant)
             if day is None:
                 raise _Refused(404, "no scores for this tenant yet")
-            rows = connection.execute(
-                text(
-                    f"select {columns} from {schema}.{table} where tenant_id = :t and as_of_date = :d {order}"
-                ),
-                {"t": tenant, "d": day},
-            ).all()
+            rows = rows_of_day(connection, schema, tenant, day)
         return day.isoformat(), rows
 
     def handle(build):
@@ -126,13 +121,11 @@ def create_app(engine: Engine, analytics_schema: str) -> Starlette:
         return endpoint
 
     def engagement(tenant: str) -> tuple[str, dict]:
-        day, rows = latest(
-            "engagement_distribution", tenant, "label, customer_count", "order by bucket_order"
-        )
+        day, rows = latest("engagement_distribution", tenant, engagement_distribution)
         return day, {"distribution": [{"label": r.label, "count": r.customer_count} for r in rows]}
 
     def churn_risk(tenant: str) -> tuple[str, dict]:
-        day, rows = latest("churn_risk_overview", tenant, "critical, high, medium, low, total")
+        day, rows = latest("churn_risk_overview", tenant, churn_risk_overview)
         return day, dict(rows[0]._mapping)
 
     def openapi(request: Request) -> JSONResponse:

@@ -29,6 +29,7 @@ from crm_scoring.settings import (
 )
 from crm_scoring.synthetic import SIZES as SIZE_NAMES
 from crm_scoring.synthetic import GeneratedCounts
+from crm_scoring.warehouse.summaries import day_summary
 from crm_scoring.warehouse.urls import describe
 
 # What `--data` chooses: the generator shaped like the churn rules, or the honest simulator.
@@ -387,7 +388,7 @@ def _score_and_report(engine, settings, day, wanted: list[str] | None) -> int:
         print(f"FAILED {names[status.tenant_id]}: {status.error or status.state}{run}")
     if scored:
         # Only what this command materialized: a failed tenant's tables still hold an earlier run.
-        _print_summary(operations.day_summary(engine, settings, day, scored), day)
+        _print_summary(day_summary(engine, settings.analytics_schema, day, scored), day)
     print("\nOpen the Dagster UI to see lineage and runs: crm-scoring ui  (http://127.0.0.1:3000)")
     if not_scored:
         print(

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 from dagster._core.definitions.repository_definition.valid_definitions import SINGLETON_REPOSITORY_NAME
 from dagster._core.execution.api import execute_run
 from dagster._core.remote_origin import (
@@ -23,7 +22,7 @@ from dagster._core.remote_origin import (
     RemoteRepositoryOrigin,
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 
 from crm_scoring.scope import tenant_partition_key
 from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, Settings, load_settings
@@ -317,61 +316,6 @@ def _execute(
     with output_log.open("a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         result = execute_run(reconstructable, run, instance)
     return result.run_id, result.success
-
-
-def day_summary(engine: Engine, settings: Settings, day: date, tenants: Sequence[str]) -> dict:
-    schema = settings.analytics_schema
-    params = {"day": day, "tenants": list(tenants)}
-    with engine.connect() as connection:
-        overview = pd.read_sql_query(
-            text(
-                f"select tenant_id, critical, high, medium, low, total from {schema}.churn_risk_overview "
-                "where as_of_date = :day and tenant_id = any(:tenants) order by tenant_id"
-            ),
-            connection,
-            params=params,
-        )
-        engagement = pd.read_sql_query(
-            text(
-                f"select tenant_id, label, customer_count from {schema}.engagement_distribution "
-                "where as_of_date = :day and tenant_id = any(:tenants) order by tenant_id, bucket_order"
-            ),
-            connection,
-            params=params,
-        )
-        alerts = pd.read_sql_query(
-            text(
-                f"select tenant_id, customer_id, churn_risk_score, engagement_score "
-                f"from {schema}.churn_alerts where as_of_date = :day and tenant_id = any(:tenants) "
-                "order by churn_risk_score desc, tenant_id, customer_id limit 10"
-            ),
-            connection,
-            params=params,
-        )
-        alert_count = connection.execute(
-            text(
-                f"select count(*) from {schema}.churn_alerts "
-                "where as_of_date = :day and tenant_id = any(:tenants)"
-            ),
-            params,
-        ).scalar_one()
-        backtest = pd.read_sql_query(
-            text(
-                "select tenant_id, evaluated_as_of_date as scores_of, customers, churned, churn_rate, auc, "
-                "alerted, precision_at_threshold as precision, recall_at_threshold as recall, "
-                f"top_decile_lift, why_undefined from {schema}.churn_backtest "
-                "where as_of_date = :day and tenant_id = any(:tenants) order by tenant_id"
-            ),
-            connection,
-            params=params,
-        )
-    return {
-        "overview": overview,
-        "engagement": engagement,
-        "alerts": alerts,
-        "alert_count": alert_count,
-        "backtest": backtest,
-    }
 
 
 def today_in(settings: Settings) -> date:

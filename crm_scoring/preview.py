@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from crm_scoring.operations import UsageError
 from crm_scoring.rules.alerts import high_churn_risk
@@ -29,7 +29,8 @@ from crm_scoring.rules.distributions import (
 from crm_scoring.rules.scorecard import score_features
 from crm_scoring.scope import as_of_instant, tenant_partition_key
 from crm_scoring.settings import Settings
-from crm_scoring.warehouse.reads import read_partition_rows
+from crm_scoring.warehouse.reads import latest_day, read_partition_rows, scored_config_versions
+from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.tenants import distinct_tenant_ids
 
 
@@ -86,44 +87,20 @@ def preview_tenant(
 ) -> Preview:
     """Reads the tenant's features of ``day`` (default: its newest scored day) and compares."""
     tenant_id = _resolve_tenant(engine, settings, tenant)
-    schema = settings.analytics_schema
+    scores = f"{settings.analytics_schema}.customer_scores"
+    features_table = f"{settings.analytics_schema}.customer_features"
+    has_scores, has_features = relation_exists(engine, scores), relation_exists(engine, features_table)
     with engine.connect() as connection:
-        has_scores, has_features = (
-            connection.execute(text("select to_regclass(:t)"), {"t": f"{schema}.{table}"}).scalar()
-            is not None
-            for table in ("customer_scores", "customer_features")
-        )
         if day is None:
-            day = (
-                connection.execute(
-                    text(f"select max(as_of_date) from {schema}.customer_scores where tenant_id = :t"),
-                    {"t": tenant_id},
-                ).scalar()
-                if has_scores
-                else None
-            )
+            day = latest_day(connection, scores, tenant_id) if has_scores else None
             if day is None:
                 raise UsageError(
                     f"Tenant {tenant_id!r} has no scored day yet: score one first "
                     "(crm-scoring run --date YYYY-MM-DD) or pass --date."
                 )
-        stored = (
-            tuple(
-                connection.execute(
-                    text(
-                        f"select distinct config_version from {schema}.customer_scores "
-                        "where as_of_date = :d and tenant_id = :t order by 1"
-                    ),
-                    {"d": day, "t": tenant_id},
-                ).scalars()
-            )
-            if has_scores
-            else ()
-        )
+        stored = scored_config_versions(connection, scores, day, tenant_id) if has_scores else ()
     features = (
-        read_partition_rows(engine, f"{schema}.customer_features", day, [tenant_id])
-        if has_features
-        else pd.DataFrame()
+        read_partition_rows(engine, features_table, day, [tenant_id]) if has_features else pd.DataFrame()
     )
     if features.empty:
         raise UsageError(

@@ -7,16 +7,17 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import dagster as dg
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from crm_scoring.alert_delivery import deliver_pending
 from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.rules.alert_lifecycle import Episode, transitions
+from crm_scoring.rules.alert_lifecycle import transitions
 from crm_scoring.rules.config import MODEL_ALERTS
 from crm_scoring.scope import DayScope
 from crm_scoring.settings import WEBHOOK_ENV
+from crm_scoring.warehouse import alert_episodes, alert_outbox
 from crm_scoring.warehouse.writes import lock_partitions
 
 COOLDOWN_ENV = "CRM_SCORING_ALERT_COOLDOWN_DAYS"
@@ -52,26 +53,9 @@ def _apply_day(
 ) -> dict[str, dict[str, int]]:
     """Applies the day's transitions; returns {tenant_id: {"alerts_opened": n, …}}."""
     day, tenants = scope.as_of_date, list(scope.tenant_ids)
-    params = {"day": day, "tenants": tenants}
     # A rerun of the day first undoes what the day did (its new episodes and resolutions).
-    connection.execute(
-        text(f"delete from {schema}.alert_episodes where opened_on = :day and tenant_id = any(:tenants)"),
-        params,
-    )
-    connection.execute(
-        text(
-            f"update {schema}.alert_episodes set resolved_on = null "
-            "where resolved_on = :day and tenant_id = any(:tenants)"
-        ),
-        params,
-    )
-    alerts = connection.execute(
-        text(
-            f"select tenant_id, customer_id, churn_risk_score, alert_source, churn_probability, reason "
-            f"from {schema}.churn_alerts where as_of_date = :day and tenant_id = any(:tenants)"
-        ),
-        params,
-    ).all()
+    alert_episodes.undo_day(connection, schema, day, tenants)
+    alerts = alert_episodes.churn_alerts_of_day(connection, schema, day, tenants)
     alerting = {(row.tenant_id, row.customer_id): row.churn_risk_score for row in alerts}
     # A model alert (scoring config churn.alert_source: model) tells the receiver so; a rule
     # alert's payload stays the specification's.
@@ -84,18 +68,7 @@ def _apply_day(
         for row in alerts
         if row.alert_source == MODEL_ALERTS
     }
-    episodes = [
-        Episode(row.alert_id, row.tenant_id, row.customer_id, row.opened_on, row.resolved_on)
-        for row in connection.execute(
-            text(
-                f"select distinct on (tenant_id, customer_id) alert_id, tenant_id, customer_id, "
-                f"opened_on, resolved_on from {schema}.alert_episodes "
-                "where tenant_id = any(:tenants) and opened_on < :day "
-                "order by tenant_id, customer_id, opened_on desc"
-            ),
-            params,
-        )
-    ]
+    episodes = alert_episodes.latest_episodes_before(connection, schema, day, tenants)
     change = transitions(day, alerting, episodes, cooldown)
     opened = [
         {
@@ -118,41 +91,15 @@ def _apply_day(
         }
         for e in change.opened
     ]
-    if opened:
-        connection.execute(
-            text(
-                f"insert into {schema}.alert_episodes (alert_id, tenant_id, customer_id, opened_on, "
-                "opened_score, last_seen_on, last_score) values (:id, :tenant, :customer, :day, :score, "
-                ":day, :score)"
-            ),
-            opened,
-        )
-        # on conflict: a rerun re-opens an alert whose delivery already exists: never sent twice
-        connection.execute(
-            text(
-                f"insert into {schema}.alert_outbox (idempotency_key, tenant_id, payload) "
-                "values (:id, :tenant, cast(:payload as jsonb)) on conflict do nothing"
-            ),
-            opened,
-        )
+    alert_episodes.insert_opened(connection, schema, opened)
+    alert_outbox.enqueue(connection, schema, opened)
     by_id = {e.alert_id: e for e in episodes}
     seen = [
         {"id": alert, "day": day, "score": alerting[by_id[alert].customer]}
         for alert in change.continued + change.reopened
     ]
-    if seen:
-        connection.execute(
-            text(
-                f"update {schema}.alert_episodes set last_seen_on = :day, last_score = :score, "
-                "resolved_on = null where alert_id = :id"
-            ),
-            seen,
-        )
-    if change.resolved:
-        connection.execute(
-            text(f"update {schema}.alert_episodes set resolved_on = :day where alert_id = any(:ids)"),
-            {"day": day, "ids": change.resolved},
-        )
+    alert_episodes.mark_seen(connection, schema, seen)
+    alert_episodes.resolve(connection, schema, day, change.resolved)
     tenant_of = {e.alert_id: e.tenant_id for e in [*episodes, *change.opened]}
     counts = {tenant_id: Counter() for tenant_id in tenants}
     for name, alert_ids in (

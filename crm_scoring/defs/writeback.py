@@ -5,11 +5,12 @@ import os
 from collections import Counter
 
 import dagster as dg
-from sqlalchemy import text
 
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.defs.scoring import customer_scores
+from crm_scoring.warehouse.schema import column_names
+from crm_scoring.warehouse.writeback import write_back_scores
 from crm_scoring.warehouse.writes import lock_partitions
 
 WRITEBACK_ENV = "CRM_SCORING_WRITEBACK"
@@ -35,37 +36,16 @@ def profile_writeback(
     profiles = warehouse.source_table("customer_profiles")
     for scope in warehouse.scopes_of_run(context.partition_keys):
         with naming_partitions("profile_writeback", [scope]), warehouse.engine.begin() as connection:
-            present = set(
-                connection.execute(
-                    text(
-                        "select column_name from information_schema.columns "
-                        "where table_schema = :schema and table_name = 'customer_profiles'"
-                    ),
-                    {"schema": warehouse.source_schema},
-                ).scalars()
-            )
+            present = column_names(connection, warehouse.source_schema, "customer_profiles")
             missing = [column for column in WRITEBACK_COLUMNS if column not in present]
             if missing:
                 raise RuntimeError(
                     f"{profiles} lacks {', '.join(missing)}: add them (see README) or unset {WRITEBACK_ENV}"
                 )
             lock_partitions(connection, profiles, scope.as_of_date, scope.tenant_ids)
-            updated = connection.execute(
-                text(
-                    f"update {profiles} as p set engagement_score = s.engagement_score, "
-                    "engagement_score_at = s.scored_at, churn_risk_score = s.churn_risk_score, "
-                    f"churn_risk_score_at = s.scored_at from {warehouse.table('customer_scores')} as s "
-                    "where s.as_of_date = :day and s.tenant_id = any(:tenants) "
-                    "and p.id = s.customer_id and p.tenant_id = s.tenant_id "
-                    "and (p.engagement_score is distinct from s.engagement_score "
-                    "     or p.churn_risk_score is distinct from s.churn_risk_score) "
-                    f"and not exists (select 1 from {warehouse.table('customer_scores')} as newer "
-                    "     where newer.tenant_id = s.tenant_id and newer.customer_id = s.customer_id "
-                    "     and newer.as_of_date > s.as_of_date) "
-                    "returning p.tenant_id"
-                ),
-                {"day": scope.as_of_date, "tenants": list(scope.tenant_ids)},
-            ).scalars()
+            updated = write_back_scores(
+                connection, profiles, warehouse.table("customer_scores"), scope.as_of_date, scope.tenant_ids
+            )
             counts = Counter(updated)
         add_partition_metadata(
             context,

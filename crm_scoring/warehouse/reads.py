@@ -1,4 +1,5 @@
-"""Reading a partition into pandas with COPY: several times faster than row-by-row fetching.
+"""Reading partitions: their rows into pandas with COPY (several times faster than row-by-row
+fetching), their row counts, a tenant's latest day and the config versions a day was scored with.
 
 COPY takes no bind parameters, so the wanted (day, tenants) go into a temporary table with
 bound parameters first and the COPY joins it: tenant ids never become SQL text.
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 _NULL = r"\N"
 _BOOL, _DATE, _TIMESTAMPS = 16, 1082, (1114, 1184)
@@ -90,3 +91,23 @@ def partition_row_counts(
             {"days": list(days), "tenants": list(tenant_ids)},
         )
         return {(row.as_of_date, row.tenant_id): row.row_count for row in rows}
+
+
+def latest_day(connection: Connection, table: str, tenant_id: str) -> date | None:
+    """The newest as_of_date of the tenant in ``table``; None when it has no rows there."""
+    return connection.execute(
+        text(f"select max(as_of_date) from {table} where tenant_id = :t"), {"t": tenant_id}
+    ).scalar()
+
+
+def scored_config_versions(connection: Connection, scores: str, day: date, tenant_id: str) -> tuple[str, ...]:
+    """The config_version(s) of the tenant's scores of the day in ``scores``, sorted."""
+    return tuple(
+        connection.execute(
+            text(
+                f"select distinct config_version from {scores} "
+                "where as_of_date = :d and tenant_id = :t order by 1"
+            ),
+            {"d": day, "t": tenant_id},
+        ).scalars()
+    )

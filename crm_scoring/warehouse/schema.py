@@ -108,6 +108,19 @@ def relation_exists(engine: Engine, qualified_name: str) -> bool:
     return found is not None
 
 
+def column_names(connection: Connection, schema: str, table: str) -> set[str]:
+    """The columns ``schema.table`` has (none when it does not exist)."""
+    return set(
+        connection.execute(
+            text(
+                "select column_name from information_schema.columns "
+                "where table_schema = :schema and table_name = :table"
+            ),
+            {"schema": schema, "table": table},
+        ).scalars()
+    )
+
+
 def apply_ddl(engine: Engine, statements: list[str]) -> None:
     with engine.begin() as connection:
         lock_ddl(connection)

@@ -1,0 +1,100 @@
+"""Alert episodes (analytics.alert_episodes): one row per alert, from the day it opened to the
+day it resolved, and the day's churn_alerts they are derived from.
+
+Every function runs in the caller's transaction (a Connection): the churn_alert_episodes asset
+undoes, reads and rewrites a day atomically, under its partition locks.
+``schema`` is the analytics schema from validated settings; days and tenant ids are bound
+parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from sqlalchemy import Connection, Row, text
+
+from crm_scoring.rules.alert_lifecycle import Episode
+
+
+def undo_day(connection: Connection, schema: str, day: date, tenant_ids: Sequence[str]) -> None:
+    """Removes what a run of the day did (the episodes it opened, the resolutions it recorded),
+    so that a rerun starts from the day before."""
+    params = {"day": day, "tenants": list(tenant_ids)}
+    connection.execute(
+        text(f"delete from {schema}.alert_episodes where opened_on = :day and tenant_id = any(:tenants)"),
+        params,
+    )
+    connection.execute(
+        text(
+            f"update {schema}.alert_episodes set resolved_on = null "
+            "where resolved_on = :day and tenant_id = any(:tenants)"
+        ),
+        params,
+    )
+
+
+def churn_alerts_of_day(
+    connection: Connection, schema: str, day: date, tenant_ids: Sequence[str]
+) -> list[Row]:
+    """The day's churn_alerts rows: tenant_id, customer_id, churn_risk_score, alert_source,
+    churn_probability, reason."""
+    return connection.execute(
+        text(
+            f"select tenant_id, customer_id, churn_risk_score, alert_source, churn_probability, reason "
+            f"from {schema}.churn_alerts where as_of_date = :day and tenant_id = any(:tenants)"
+        ),
+        {"day": day, "tenants": list(tenant_ids)},
+    ).all()
+
+
+def latest_episodes_before(
+    connection: Connection, schema: str, day: date, tenant_ids: Sequence[str]
+) -> list[Episode]:
+    """Each customer's newest episode opened before ``day`` (open or resolved)."""
+    rows = connection.execute(
+        text(
+            f"select distinct on (tenant_id, customer_id) alert_id, tenant_id, customer_id, "
+            f"opened_on, resolved_on from {schema}.alert_episodes "
+            "where tenant_id = any(:tenants) and opened_on < :day "
+            "order by tenant_id, customer_id, opened_on desc"
+        ),
+        {"day": day, "tenants": list(tenant_ids)},
+    )
+    return [
+        Episode(row.alert_id, row.tenant_id, row.customer_id, row.opened_on, row.resolved_on) for row in rows
+    ]
+
+
+def insert_opened(connection: Connection, schema: str, opened: Sequence[Mapping]) -> None:
+    """New episodes: each {"id", "tenant", "customer", "day", "score"}, seen and scored on the
+    day it opened."""
+    if opened:
+        connection.execute(
+            text(
+                f"insert into {schema}.alert_episodes (alert_id, tenant_id, customer_id, opened_on, "
+                "opened_score, last_seen_on, last_score) values (:id, :tenant, :customer, :day, :score, "
+                ":day, :score)"
+            ),
+            list(opened),
+        )
+
+
+def mark_seen(connection: Connection, schema: str, seen: Sequence[Mapping]) -> None:
+    """Episodes still (or again) alerting: each {"id", "day", "score"}; open from now on."""
+    if seen:
+        connection.execute(
+            text(
+                f"update {schema}.alert_episodes set last_seen_on = :day, last_score = :score, "
+                "resolved_on = null where alert_id = :id"
+            ),
+            list(seen),
+        )
+
+
+def resolve(connection: Connection, schema: str, day: date, alert_ids: Sequence[str]) -> None:
+    if alert_ids:
+        connection.execute(
+            text(f"update {schema}.alert_episodes set resolved_on = :day where alert_id = any(:ids)"),
+            {"day": day, "ids": list(alert_ids)},
+        )
