@@ -14,7 +14,6 @@ project first when it is stale) are imported on the first call of ``build_defini
 code server, a run worker or a CLI command that runs a job.
 """
 
-import warnings
 from functools import cache
 
 import dagster as dg
@@ -22,19 +21,14 @@ import dagster as dg
 
 @cache
 def build_definitions() -> dg.Definitions:
-    with warnings.catch_warnings():
-        # BackfillPolicy is still marked beta, yet it is what lets one run cover every tenant
-        # of a day; dagster is pinned to a minor version in pyproject.toml, so the warning that
-        # each decorated asset raises is only noise.
-        warnings.filterwarnings("ignore", category=dg.BetaWarning)
-        from crm_scoring.defs.alert_lifecycle import deliver_churn_alerts
-        from crm_scoring.defs.bi_marts import crm_views, publish_changed_views, publish_views
-        from crm_scoring.defs.churn_model import churn_model, churn_model_job, weekly_churn_model
-        from crm_scoring.defs.dbt import crm_source_specs
-        from crm_scoring.defs.jobs import SCORING_ASSETS, scoring_job
-        from crm_scoring.defs.resources import build_resources
-        from crm_scoring.defs.schedules import daily_scoring
-        from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
+    from crm_scoring.defs.alert_lifecycle import deliver_churn_alerts
+    from crm_scoring.defs.bi_marts import crm_views, publish_changed_views, publish_views
+    from crm_scoring.defs.churn_model import churn_model, churn_model_job, weekly_churn_model
+    from crm_scoring.defs.dbt import crm_source_specs
+    from crm_scoring.defs.jobs import SCORING_ASSETS, scoring_job
+    from crm_scoring.defs.resources import build_resources
+    from crm_scoring.defs.schedules import daily_scoring
+    from crm_scoring.defs.sensors import isolate_failed_tenants, register_new_tenants
 
     return dg.Definitions(
         assets=[*crm_source_specs(), *SCORING_ASSETS, crm_views, churn_model],

@@ -25,3 +25,14 @@ def test_the_code_location_finds_the_definitions_and_builds_them_once() -> None:
     assert target.attribute == "defs"
     assert target.target_definition() is build_definitions()
     assert "scoring_job" in {job.name for job in build_definitions().resolve_all_job_defs()}
+
+
+def test_importing_the_assets_prints_no_warning_on_the_users_terminal() -> None:
+    # as a command does (operations imports defs.jobs before it builds the definitions)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import crm_scoring.defs.jobs"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Warning" not in probe.stderr
