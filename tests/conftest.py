@@ -38,7 +38,7 @@ from psycopg2 import sql
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from crm_scoring.operations import RunOutcome
+from crm_scoring.app.operations import RunOutcome
 from crm_scoring.settings import Settings, load_settings
 from crm_scoring.warehouse.urls import sqlalchemy_url, with_database
 
@@ -182,7 +182,7 @@ def _copy_database(cursor: psycopg2.extensions.cursor, source: str, target: str)
 def _databases(
     server_url: str, database_url: str, settings: Settings
 ) -> Iterator[tuple[Engine, DatabaseCopies]]:
-    from crm_scoring.operations import init_db
+    from crm_scoring.app.operations import init_db
 
     engine = create_engine(database_url)
     init_db(engine, settings)
@@ -296,7 +296,7 @@ def scored_day_state(
     """tests/integration/dataset.py's SOURCES scored for its DAY by one run of every registered
     tenant (acme, globex), on fresh databases, with the default settings: built once per session,
     at the first test that asks for it."""
-    from crm_scoring import operations
+    from crm_scoring.app import operations
     from tests.integration import dataset
 
     database_copies.restore(MIGRATED)

@@ -21,8 +21,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from crm_scoring.app.operations import warehouse_engine
 from crm_scoring.environment import configure_environment
-from crm_scoring.operations import warehouse_engine
 from crm_scoring.rules.backtest import auc
 from crm_scoring.scope import as_of_instant
 from crm_scoring.settings import load_settings

@@ -21,8 +21,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
-from crm_scoring import operations
-from crm_scoring.api import create_app
+from crm_scoring.app import operations
+from crm_scoring.app.api import create_app
 from crm_scoring.warehouse.api_tokens import create_token
 from crm_scoring.warehouse.urls import with_database
 from tests.integration import dataset
@@ -163,7 +163,7 @@ def test_a_database_outage_is_a_503_logged_once_and_its_end_once(
     url, take_away, bring_back = outage_database
     engine = operations.warehouse_engine(url)  # as `crm-scoring api` builds it
     token = create_token(engine, settings.analytics_schema, "acme")
-    caplog.set_level(logging.INFO, logger="crm_scoring.api")
+    caplog.set_level(logging.INFO, logger="crm_scoring.app.api")
     with _serving(create_app(engine, settings.analytics_schema)) as base:
         route = f"{base}/api/v1/analytics/churn-risk?tenantId=acme"
         assert _request(route, token)[0] == 404  # reachable: no scores yet
@@ -180,7 +180,7 @@ def test_a_database_outage_is_a_503_logged_once_and_its_end_once(
         assert _request(route, token)[0] == 401
     engine.dispose()
 
-    ours = [record for record in caplog.records if record.name == "crm_scoring.api"]
+    ours = [record for record in caplog.records if record.name == "crm_scoring.app.api"]
     assert [record.levelno for record in ours] == [logging.ERROR, logging.WARNING]
     assert "database unavailable" in ours[0].getMessage()
     assert "database reachable again" in ours[1].getMessage()

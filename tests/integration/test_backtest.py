@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
 from crm_scoring.defs.model_backtest import churn_model_backtest
 from crm_scoring.defs.partitions import scoring_key

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from crm_scoring.scope import days_with_observed_horizon
 from crm_scoring.settings import ALL_ACTIVE_POPULATION, AT_RISK_POPULATION
 from crm_scoring.warehouse.labels import churn_labels

@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from crm_scoring.defs.churn_model import churn_model
 from crm_scoring.defs.resources import warehouse_resource
 from crm_scoring.model.training import feature_columns

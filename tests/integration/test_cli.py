@@ -32,7 +32,7 @@ def crm_scoring(*args: str, home: Path, **env: str) -> subprocess.CompletedProce
     }
     environment |= {"CRM_SCORING_HOME": str(home), **env}
     return subprocess.run(
-        [sys.executable, "-m", "crm_scoring.cli", *args],
+        [sys.executable, "-m", "crm_scoring.app.cli", *args],
         env=environment,
         capture_output=True,
         text=True,

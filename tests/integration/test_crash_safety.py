@@ -51,7 +51,7 @@ def _run_cli(tmp_path: Path, dagster_storage_url: str) -> subprocess.Popen:
     }
     env.pop("DAGSTER_HOME", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "crm_scoring.cli", "run", "--date", str(dataset.DAY)],
+        [sys.executable, "-m", "crm_scoring.app.cli", "run", "--date", str(dataset.DAY)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

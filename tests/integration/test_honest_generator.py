@@ -32,7 +32,7 @@ def honest_demo(engine: Engine, database_url: str, tmp_path_factory: pytest.Temp
     }
     command = ["generate", "--data", "honest", "--size", "demo", "--seed", "3", "--replace"]
     result = subprocess.run(
-        [sys.executable, "-m", "crm_scoring.cli", *command],
+        [sys.executable, "-m", "crm_scoring.app.cli", *command],
         env=environment,
         capture_output=True,
         text=True,

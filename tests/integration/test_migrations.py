@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from crm_scoring.settings import Settings
 from crm_scoring.warehouse import migrations
 from crm_scoring.warehouse.schema import source_ddl

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from tests.integration import dataset
 from tests.integration.dataset import AS_OF, PROFILES_SINCE, activity, profile
 

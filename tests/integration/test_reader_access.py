@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from crm_scoring.warehouse.access import READER_ROLE, grant_middle_tier, grant_reader, reader_ddl
 from crm_scoring.warehouse.schema import apply_ddl
 from tests.integration import dataset

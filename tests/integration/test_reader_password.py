@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from crm_scoring.operations import init_db
+from crm_scoring.app.operations import init_db
 from crm_scoring.warehouse.access import grant_reader
 from crm_scoring.warehouse.urls import sqlalchemy_url
 

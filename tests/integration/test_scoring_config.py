@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from crm_scoring.rules.config import load_config
 from tests.integration import dataset
 from tests.integration.test_cli import crm_scoring

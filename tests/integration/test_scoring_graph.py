@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from crm_scoring.settings import Settings
 from tests.integration import dataset
 

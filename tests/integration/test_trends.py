@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from tests.integration import dataset
 
 pytestmark = pytest.mark.integration

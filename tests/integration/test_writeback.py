@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from crm_scoring import operations
+from crm_scoring.app import operations
 from tests.integration import dataset
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from crm_scoring.operations import BackfillRun, backfill_runs
+from crm_scoring.app.operations import BackfillRun, backfill_runs
 
 REGISTRY = ["a", "b", "c", "d"]
 START = date(2026, 1, 1)

@@ -6,7 +6,7 @@ import sys
 _PROBE = """
 import os, sys
 os.environ["CRM_SCORING_PARTITIONS_START"] = "not a date"  # would fail if settings were read
-import crm_scoring.definitions, crm_scoring.cli
+import crm_scoring.definitions, crm_scoring.app.cli
 print(sorted(name for name in sys.modules if name.startswith(("crm_scoring.defs", "dagster_dbt"))))
 """
 

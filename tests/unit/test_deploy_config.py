@@ -19,7 +19,7 @@ def test_helm_run_queue_matches_dagster_yaml():
 def test_cli_runs_name_the_code_location_of_pyproject_and_workspace():
     import tomllib
 
-    from crm_scoring.operations import CODE_LOCATION_NAME, DEFINITIONS_MODULE, code_location_job_origin
+    from crm_scoring.app.operations import CODE_LOCATION_NAME, DEFINITIONS_MODULE, code_location_job_origin
 
     tool = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["dagster"]
     [location] = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())["load_from"]

@@ -18,9 +18,7 @@ HOME = PACKAGE / "warehouse"
 ALLOWED = {
     # the scoring_scope registry and the session advisory locks of WarehouseResource
     "defs/resources.py",
-    # devtools: the benchmark's hand-written queries and the generator's bulk load
-    "bench.py",
-    "synthetic.py",
+    # devtools: the benchmark's hand-written queries and the generators' bulk loads
     "devtools",
 }
 

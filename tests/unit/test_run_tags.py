@@ -6,9 +6,9 @@ from datetime import date
 
 import dagster as dg
 
+from crm_scoring.app.operations import BackfillRun
 from crm_scoring.defs.jobs import scoring_run_tags
 from crm_scoring.defs.sensors import isolation_requests
-from crm_scoring.operations import BackfillRun
 
 DAYS, TENANTS, ONE_TENANT = "crm_scoring/days", "crm_scoring/tenants", "crm_scoring/tenant"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm_scoring.synthetic import SIZES, Size
-from crm_scoring.synthetic_honest import (
+from crm_scoring.devtools.synthetic import SIZES, Size
+from crm_scoring.devtools.synthetic_honest import (
     ACTIVITY_TYPES,
     DAY_S,
     WEEK_S,

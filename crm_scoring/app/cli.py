@@ -16,7 +16,9 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from crm_scoring import operations
+from crm_scoring.app import operations
+from crm_scoring.devtools.synthetic import SIZES as SIZE_NAMES
+from crm_scoring.devtools.synthetic import GeneratedCounts
 from crm_scoring.environment import configure_environment
 from crm_scoring.rules.config import ScoringConfigError
 from crm_scoring.settings import (
@@ -27,8 +29,6 @@ from crm_scoring.settings import (
     load_scoring_config,
     load_settings,
 )
-from crm_scoring.synthetic import SIZES as SIZE_NAMES
-from crm_scoring.synthetic import GeneratedCounts
 from crm_scoring.warehouse.summaries import day_summary
 from crm_scoring.warehouse.urls import describe
 
@@ -189,7 +189,7 @@ def _demo(args: argparse.Namespace) -> int:
             "demo replaces the source tables with generated data, so it only runs on the embedded "
             f"database: unset {DATABASE_URL_ENV}, or use `generate` and `run` on your own database."
         )
-    from crm_scoring import synthetic
+    from crm_scoring.devtools import synthetic
 
     load_scoring_config()  # an invalid scoring config is refused before anything starts
     settings = load_settings()
@@ -474,10 +474,10 @@ def _add_data_choice(parser: argparse.ArgumentParser) -> None:
 def _generator(mode: str) -> Callable[..., GeneratedCounts]:
     """The generate function of a --data mode (same signature for both)."""
     if mode == "honest":
-        from crm_scoring import synthetic_honest
+        from crm_scoring.devtools import synthetic_honest
 
         return synthetic_honest.generate
-    from crm_scoring import synthetic
+    from crm_scoring.devtools import synthetic
 
     return synthetic.generate
 
@@ -489,7 +489,7 @@ def _add_size_overrides(parser: argparse.ArgumentParser) -> None:
 
 
 def _size(args: argparse.Namespace):
-    from crm_scoring import synthetic
+    from crm_scoring.devtools import synthetic
 
     overrides = {
         "tenants": args.tenants,
@@ -502,7 +502,7 @@ def _size(args: argparse.Namespace):
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from crm_scoring import bench
+    from crm_scoring.devtools import bench
     from crm_scoring.scope import as_of_instant
 
     settings, engine = _ready_database()
@@ -612,7 +612,7 @@ def _grant_reader(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from crm_scoring.api import create_app
+    from crm_scoring.app.api import create_app
 
     settings, engine = _ready_database()
     print(f"Analytics API on http://127.0.0.1:{args.port} (OpenAPI at /openapi.json)")
@@ -621,7 +621,7 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from crm_scoring import preview
+    from crm_scoring.app import preview
 
     settings = load_settings()
     day = preview.parse_date(args.date) if args.date else None
@@ -697,7 +697,7 @@ def _publish_views(instance, settings: Settings) -> bool:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from crm_scoring.docs import build_docs, serve_docs
+    from crm_scoring.app.docs import build_docs, serve_docs
 
     settings, engine = _ready_database()
     url = engine.url.render_as_string(hide_password=False)

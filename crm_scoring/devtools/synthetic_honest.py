@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from crm_scoring.synthetic import (
+from crm_scoring.devtools.synthetic import (
     CHUNK_ROWS,
     GeneratedCounts,
     Size,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from crm_scoring.operations import UsageError
+from crm_scoring.app.operations import UsageError
 from crm_scoring.rules.alerts import high_churn_risk
 from crm_scoring.rules.config import ScoringConfigFile
 from crm_scoring.rules.distributions import (

@@ -96,7 +96,7 @@ _PEAK_RSS_PROBE = (
 def _run_cli(arguments: list[str], home: Path) -> tuple[float, float, str]:
     started = time.monotonic()
     process = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS_PROBE, sys.executable, "-m", "crm_scoring.cli", *arguments],
+        [sys.executable, "-c", _PEAK_RSS_PROBE, sys.executable, "-m", "crm_scoring.app.cli", *arguments],
         # The baseline is the specification, so the graph scores with the packaged spec config.
         env={**os.environ, "CRM_SCORING_HOME": str(home), SCORING_CONFIG_ENV: str(DEFAULT_SCORING_CONFIG)},
         capture_output=True,
