@@ -108,10 +108,7 @@ def observed_churn(
                          and activities.occurred_at < :window_end
                    )
                ) as churned
-        from {population_table} as population
-        where population.as_of_date = :as_of_date
-          and population.tenant_id = any(:tenants)
-          and population.status = :evaluated
+        {_ACTIVE_ON_THE_DAY.format(population_table=population_table)}
           {at_risk}
         order by population.tenant_id, population.customer_id
         """
@@ -120,14 +117,8 @@ def observed_churn(
         return pd.read_sql_query(
             query,
             connection,
-            params={
-                "as_of_date": as_of_date,
-                "tenants": list(tenant_ids),
-                "window_start": window_start,
-                "window_end": window_end,
-                "evaluated": EVALUATED_STATUS,
-                "merged": MERGED_STATUS,
-            }
+            params=_active_on_the_day(as_of_date, tenant_ids)
+            | {"window_start": window_start, "window_end": window_end, "merged": MERGED_STATUS}
             | ({} if active_since is None else {"active_since": active_since}),
         )
 
@@ -150,10 +141,7 @@ def at_risk_customers(
     query = text(
         f"""
         select population.tenant_id, population.customer_id
-        from {population_table} as population
-        where population.as_of_date = :as_of_date
-          and population.tenant_id = any(:tenants)
-          and population.status = :evaluated
+        {_ACTIVE_ON_THE_DAY.format(population_table=population_table)}
           {at_risk}
         order by population.tenant_id, population.customer_id
         """
@@ -162,14 +150,20 @@ def at_risk_customers(
         return pd.read_sql_query(
             query,
             connection,
-            params={
-                "as_of_date": as_of_date,
-                "tenants": list(tenant_ids),
-                "window_start": as_of,
-                "active_since": active_since,
-                "evaluated": EVALUATED_STATUS,
-            },
+            params=_active_on_the_day(as_of_date, tenant_ids)
+            | {"window_start": as_of, "active_since": active_since},
         )
+
+
+# The population's customers ACTIVE on the day, of the given tenants: what both queries start from.
+_ACTIVE_ON_THE_DAY = """from {population_table} as population
+        where population.as_of_date = :as_of_date
+          and population.tenant_id = any(:tenants)
+          and population.status = :evaluated"""
+
+
+def _active_on_the_day(as_of_date: date, tenant_ids: Sequence[str]) -> dict[str, object]:
+    return {"as_of_date": as_of_date, "tenants": list(tenant_ids), "evaluated": EVALUATED_STATUS}
 
 
 # Not already churned at the window's start: an activity in [active_since, window_start), or a
