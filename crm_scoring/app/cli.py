@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--backfill-days", type=int, default=0, help="also backfill this many days before it, timed"
     )
+    bench.add_argument(
+        "--model",
+        action="store_true",
+        help="instead: the churn model's training (12 month-ends) and daily predictions, timed",
+    )
     _add_size_overrides(bench)
     bench.set_defaults(handler=_bench)
 
@@ -522,6 +527,11 @@ def _bench(args: argparse.Namespace) -> int:
             replace=True,
         )
         print(f"{counts} in {time.monotonic() - started:.0f} s")
+    if args.model:
+        from crm_scoring.devtools import bench_model
+
+        print(bench_model.report(bench_model.benchmark_model(args.size, day, settings.home), args.json))
+        return 0
     result = bench.benchmark(
         engine, settings, args.size, day, settings.home, args.sample, args.seed, args.backfill_days
     )

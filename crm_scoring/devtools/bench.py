@@ -73,14 +73,14 @@ BACKFILL_GOAL_SECONDS_PER_DAY = round(300 / 365, 2)
 
 def run_graph(day: date, home: Path) -> tuple[float, float, str]:
     """The daily run for every tenant, as `crm-scoring run` does it, in a child process."""
-    return _run_cli(["run", "--date", day.isoformat()], home)
+    return run_cli(["run", "--date", day.isoformat()], home)
 
 
 def run_backfill(day: date, days: int, home: Path) -> float:
     """`crm-scoring backfill` of the ``days`` days before ``day``, every tenant, from scratch."""
     first, last = day - timedelta(days=days), day - timedelta(days=1)
     command = ["backfill", "--from", first.isoformat(), "--to", last.isoformat(), "--force"]
-    return _run_cli(command, home)[0]
+    return run_cli(command, home)[0]
 
 
 # Starts the command and prints its peak RSS (KiB; the largest of it and its descendants) last
@@ -93,7 +93,7 @@ _PEAK_RSS_PROBE = (
 )
 
 
-def _run_cli(arguments: list[str], home: Path) -> tuple[float, float, str]:
+def run_cli(arguments: list[str], home: Path) -> tuple[float, float, str]:
     started = time.monotonic()
     process = subprocess.run(
         [sys.executable, "-c", _PEAK_RSS_PROBE, sys.executable, "-m", "crm_scoring.app.cli", *arguments],
