@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, text
 from tqdm import tqdm
 
 from crm_scoring.warehouse.schema import apply_ddl, secondary_indexes, source_ddl
-from crm_scoring.warehouse.writes import copy_frame
+from crm_scoring.warehouse.writes import copy_csv, frame_csv
 
 ACTIVITY_TYPES = np.array(
     [
@@ -363,14 +364,22 @@ def iso_timestamps(epoch_seconds: np.ndarray) -> np.ndarray:
 
 
 def _copy(engine: Engine, table: str, frames: Iterable[pd.DataFrame], bar: tqdm) -> int:
+    """COPYs the frames in one transaction. A thread sends each chunk while this one draws and
+    formats the next: the server's parsing and the client's formatting overlap on two cores."""
     loaded = 0
     raw = engine.raw_connection()
     try:
-        with raw.cursor() as cursor:
+        with raw.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as sender:
+            sending: Future | None = None
             for frame in frames:
-                copy_frame(cursor, table, frame)
-                loaded += len(frame)
-                bar.update(len(frame))
+                rows = frame_csv(frame)
+                if sending is not None:
+                    sending.result()  # one chunk in flight at most; a failed COPY raises here
+                sending = sender.submit(copy_csv, cursor, table, rows)
+                loaded += rows.count
+                sending.add_done_callback(lambda _, count=rows.count: bar.update(count))
+            if sending is not None:
+                sending.result()
         raw.commit()
     finally:
         raw.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -58,11 +59,31 @@ def lock_partitions(connection: Connection, table: str, as_of_date: date, tenant
 
 def copy_frame(cursor, table: str, rows: pd.DataFrame) -> None:
     """COPY a frame into ``table`` through a psycopg2 cursor (no commit: the caller owns it)."""
+    copy_csv(cursor, table, frame_csv(rows))
+
+
+@dataclass(frozen=True)
+class CsvRows:
+    """A frame formatted for COPY: its columns and its rows as CSV text."""
+
+    columns: tuple[str, ...]
+    text: io.StringIO
+    count: int
+
+
+def frame_csv(rows: pd.DataFrame) -> CsvRows:
+    """The frame as COPY reads it; apart from copy_csv so a loader can format the next chunk
+    while the server parses this one."""
     buffer = io.StringIO()
     rows.to_csv(buffer, index=False, header=False, na_rep=_NULL)
     buffer.seek(0)
+    return CsvRows(tuple(rows.columns), buffer, len(rows))
+
+
+def copy_csv(cursor, table: str, rows: CsvRows) -> None:
+    """COPY formatted rows into ``table`` through a psycopg2 cursor (no commit)."""
     columns = ", ".join(f'"{column}"' for column in rows.columns)
-    cursor.copy_expert(f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", buffer)
+    cursor.copy_expert(f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", rows.text)
 
 
 def record_config_versions(engine: Engine, table: str, configs: Mapping[str, Mapping], source: str) -> None:
