@@ -22,11 +22,11 @@ from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, batch_customer
 from crm_scoring.warehouse.dbt_manifest import overridden_environment
 from crm_scoring.warehouse.migrations import SchemaOutdated, require_head
 from crm_scoring.warehouse.profile_history import Capture, capture_profile_changes
-from crm_scoring.warehouse.reads import partition_row_counts, read_partition_rows
+from crm_scoring.warehouse.reads import for_each_partition_chunk, partition_row_counts, read_partition_rows
 from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
-from crm_scoring.warehouse.writes import replace_partition_rows
+from crm_scoring.warehouse.writes import partition_writer, replace_partition_rows
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -172,6 +172,25 @@ class WarehouseResource(dg.ConfigurableResource):
         return replace_partition_rows(
             self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, rows
         )
+
+    def for_each_chunk(self, table: str, scope: DayScope, handle: Callable[[pd.DataFrame], object]) -> None:
+        """The scope's rows of ``table`` handed to ``handle`` in chunks of at most
+        CRM_SCORING_BATCH_CUSTOMERS rows: the bound holds inside a tenant bigger than it."""
+        for_each_partition_chunk(
+            self.engine,
+            self.table(table),
+            scope.as_of_date,
+            scope.tenant_ids,
+            handle,
+            chunk_rows=batch_customers(),
+        )
+
+    def partition_writer(
+        self, table: str, scope: DayScope
+    ) -> AbstractContextManager[Callable[[pd.DataFrame], None]]:
+        """Replaces the scope's partitions of ``table`` with the frames written inside the
+        block, in one transaction."""
+        return partition_writer(self.engine, self.table(table), scope.as_of_date, scope.tenant_ids)
 
 
 def dbt_environment(database_url: str, scope_id: str = "") -> AbstractContextManager[None]:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
@@ -24,15 +25,20 @@ _SPEC_ONLY = ScoringConfigFile(source="(specification)", version="spec", default
 
 
 def score_rows(
-    features: pd.DataFrame, as_of: datetime, run_id: str, configs: ScoringConfigFile = _SPEC_ONLY
+    features: pd.DataFrame,
+    as_of: datetime,
+    run_id: str,
+    configs: ScoringConfigFile = _SPEC_ONLY,
+    scored_at: datetime | None = None,
 ) -> pd.DataFrame:
     """The rows of analytics.customer_scores for one as_of_date's features, each tenant's
-    scored with its configuration from ``configs`` and labelled with its config_version."""
+    scored with its configuration from ``configs`` and labelled with its config_version;
+    scored_at defaults to now."""
     scores = score_by_tenant(features, as_of, configs.config_for)
     rows = pd.concat([features[KEY_COLUMNS], scores], axis=1)
     # Constant per run: written as ISO text, which COPY parses far faster than pandas formats.
     rows["as_of"] = as_of.isoformat()
-    rows["scored_at"] = datetime.now(UTC).isoformat()
+    rows["scored_at"] = (scored_at or datetime.now(UTC)).isoformat()
     rows["run_id"] = run_id
     labels = config_versions(configs, features["tenant_id"].unique())
     if len(set(labels.values())) == 1:
@@ -131,9 +137,9 @@ def _score_batch(
     scope: DayScope,
 ) -> pd.DataFrame:
     """Scores one batch of the day's tenants and records their metadata; returns the batch's
-    data_quality_issues rows and the day's unknown-tenant ones. Its frames are freed on return,
-    before the next batch is read: a step holds one batch, never two."""
-    features = warehouse.read_partition("customer_features", scope)
+    data_quality_issues rows and the day's unknown-tenant ones. The features stream through in
+    chunks of at most CRM_SCORING_BATCH_CUSTOMERS rows, each scored and written before the next
+    is read, all in one transaction: the step's memory does not grow with a tenant's size."""
     labels = config_versions(configs, scope.tenant_ids)
     record_config_versions(
         warehouse.engine,
@@ -141,30 +147,41 @@ def _score_batch(
         {label: configs.config_for(tenant_id).to_dict() for tenant_id, label in labels.items()},
         configs.source,
     )
-    rows = score_rows(features, scope.as_of, context.run.run_id, configs)
-    warehouse.replace_partition("customer_scores", scope, rows)
+    read: Counter[str] = Counter()
+    scored: Counter[str] = Counter()
+    scored_at = datetime.now(UTC)
+    with warehouse.partition_writer("customer_scores", scope) as write:
+
+        def score_chunk(features: pd.DataFrame) -> None:
+            rows = score_rows(features, scope.as_of, context.run.run_id, configs, scored_at)
+            write(rows)
+            read.update(features["tenant_id"])
+            scored.update(rows["tenant_id"])
+
+        warehouse.for_each_chunk("customer_features", scope, score_chunk)
     with_unknown_tenant = dataclasses.replace(scope, tenant_ids=(*scope.tenant_ids, UNKNOWN_TENANT_ID))
     day_issues = warehouse.read_partition("data_quality_issues", with_unknown_tenant)
     add_partition_metadata(
         context,
         scope.as_of_date,
-        tenant_score_figures(scope.tenant_ids, features, rows, day_issues, labels),
+        tenant_score_figures(scope.tenant_ids, read, scored, day_issues, labels),
     )
-    context.log.info(f"{scope.as_of_date}: scored {len(rows)} customers of {len(scope.tenant_ids)} tenant(s)")
+    context.log.info(
+        f"{scope.as_of_date}: scored {scored.total()} customers of {len(scope.tenant_ids)} tenant(s)"
+    )
     return day_issues
 
 
 def tenant_score_figures(
     tenant_ids: Sequence[str],
-    features: pd.DataFrame,
-    rows: pd.DataFrame,
+    read: Mapping[str, int],
+    scored: Mapping[str, int],
     day_issues: pd.DataFrame,
     labels: Mapping[str, str],
 ) -> dict[str, dict[str, object]]:
-    """{tenant_id: the metadata of its partition}: its rows read and scored, the rules its
-    rows hit, and the day's unknown-tenant counts (no tenant owns them: every partition shows them)."""
-    read = tenant_counts(features, tenant_ids)
-    scored = tenant_counts(rows, tenant_ids)
+    """{tenant_id: the metadata of its partition}: its feature rows read and customers scored
+    (counts per tenant), the rules its rows hit, and the day's unknown-tenant counts (no tenant
+    owns them: every partition shows them)."""
     unknown = day_issues["tenant_id"].eq(UNKNOWN_TENANT_ID)
     by_tenant = dict(tuple(day_issues[~unknown].groupby("tenant_id")))
     figures = {}
@@ -172,8 +189,8 @@ def tenant_score_figures(
         own = by_tenant.get(tenant_id)
         by_rule = issue_summary(day_issues[unknown] if own is None else pd.concat([own, day_issues[unknown]]))
         figures[tenant_id] = {
-            "feature_rows_read": read[tenant_id],
-            "customers_scored": scored[tenant_id],
+            "feature_rows_read": read.get(tenant_id, 0),
+            "customers_scored": scored.get(tenant_id, 0),
             "rows_excluded_or_flagged": sum(by_rule.values()),
             **{f"rule: {rule}": count for rule, count in by_rule.items()},
             "config_version": labels[tenant_id],

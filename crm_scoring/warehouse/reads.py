@@ -8,7 +8,7 @@ bound parameters first and the COPY joins it: tenant ids never become SQL text.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import pandas as pd
@@ -27,6 +27,23 @@ def read_partition_rows(
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Rows of ``table`` (schema-qualified, from validated settings) for the day and tenants."""
+    frames: list[pd.DataFrame] = []
+    for_each_partition_chunk(engine, table, as_of_date, tenant_ids, frames.append, columns)
+    return frames[0]
+
+
+def for_each_partition_chunk(
+    engine: Engine,
+    table: str,
+    as_of_date: date,
+    tenant_ids: Sequence[str],
+    handle: Callable[[pd.DataFrame], object],
+    columns: Sequence[str] | None = None,
+    chunk_rows: int | None = None,
+) -> None:
+    """Hands the rows of ``table`` for the day and tenants to ``handle`` in frames of at most
+    ``chunk_rows`` rows (all in one frame, possibly empty, when None), as one COPY streams
+    them: a caller holds one chunk, never the whole partition, however big a tenant is."""
     selected = ", ".join(f'rows_."{column}"' for column in columns) if columns else "rows_.*"
     query = (
         f"select {selected} from {table} as rows_ "
@@ -44,14 +61,46 @@ def read_partition_rows(
             )
             cursor.execute(f"{query} limit 0")
             types = {column.name: column.type_code for column in cursor.description}
-            buffer = io.StringIO()
-            cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header, null '{_NULL}')", buffer)
+            sink = _CsvChunks(chunk_rows, lambda text: handle(_parse(text, types)))
+            cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header, null '{_NULL}')", sink)
+            sink.hand_on_rest()
         raw.rollback()  # drops the temporary table; nothing was written
     finally:
         raw.close()
-    buffer.seek(0)
+
+
+class _CsvChunks(io.TextIOBase):
+    """The file COPY writes into: psycopg2 writes one row (the header first) per call; every
+    ``rows`` rows are handed on as one CSV text with the header."""
+
+    def __init__(self, rows: int | None, hand_on: Callable[[io.StringIO], object]) -> None:
+        self._rows, self._hand_on = rows, hand_on
+        self._header: str | None = None
+        self._lines: list[str] = []
+        self._handed = 0
+
+    def write(self, row: str) -> int:
+        if self._header is None:
+            self._header = row
+        else:
+            self._lines.append(row)
+            if self._rows is not None and len(self._lines) >= self._rows:
+                self._hand_on_lines()
+        return len(row)
+
+    def hand_on_rest(self) -> None:
+        """After the COPY: the last rows; a partition without rows is handed on once, empty."""
+        if self._lines or not self._handed:
+            self._hand_on_lines()
+
+    def _hand_on_lines(self) -> None:
+        self._hand_on(io.StringIO(self._header + "".join(self._lines)))
+        self._lines, self._handed = [], self._handed + 1
+
+
+def _parse(text: io.StringIO, types: dict[str, int]) -> pd.DataFrame:
     frame = pd.read_csv(
-        buffer,
+        text,
         dtype={
             name: "float64" if oid in _FLOATS else "str"
             for name, oid in types.items()

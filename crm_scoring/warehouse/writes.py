@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,16 +30,31 @@ def replace_partition_rows(
     ``table`` is a schema-qualified name built from validated settings; tenant ids and the
     date are bound parameters.
     """
+    with partition_writer(engine, table, as_of_date, tenant_ids) as write:
+        write(rows)
+    return len(rows)
+
+
+@contextmanager
+def partition_writer(
+    engine: Engine, table: str, as_of_date: date, tenant_ids: Sequence[str]
+) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """One transaction that replaces the (as_of_date, tenant_ids) partitions of ``table``:
+    their rows are deleted, then each frame given to the writer is COPYed in, chunk after chunk;
+    all become visible at once when the block ends, and none if it raises."""
     with engine.begin() as connection:
         lock_partitions(connection, table, as_of_date, tenant_ids)
         connection.execute(
             text(f"delete from {table} where as_of_date = :as_of_date and tenant_id = any(:tenants)"),
             {"as_of_date": as_of_date, "tenants": list(tenant_ids)},
         )
-        if not rows.empty:
-            with connection.connection.dbapi_connection.cursor() as cursor:
-                copy_frame(cursor, table, rows)
-    return len(rows)
+        with connection.connection.dbapi_connection.cursor() as cursor:
+
+            def write(rows: pd.DataFrame) -> None:
+                if not rows.empty:
+                    copy_frame(cursor, table, rows)
+
+            yield write
 
 
 def lock_partitions(connection: Connection, table: str, as_of_date: date, tenant_ids: Sequence[str]) -> None:

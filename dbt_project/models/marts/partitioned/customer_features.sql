@@ -1,4 +1,10 @@
-{{ config(unique_key=['as_of_date', 'tenant_id', 'customer_id']) }}
+{#
+  analyze after each build: customer_behaviour_features and customer_activity_type_counts read
+  this table in the same dbt invocation, and until autovacuum gets to it the planner believes the
+  day just written has no rows. It then nested-looped over the windowed aggregates: 5+ minutes
+  instead of 7 s for a day of 400k customers (measured on the honest `large` data).
+#}
+{{ config(unique_key=['as_of_date', 'tenant_id', 'customer_id'], post_hook=["analyze {{ this }}"]) }}
 
 select
     customers.as_of_date,
