@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     except (operations.UsageError, ConfigError, ScoringConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except operations.RunInterrupted as exc:
+        print(
+            f"interrupted: run {exc.run_id} stopped and is recorded as failed; the same command "
+            "again resumes (a backfill skips what is materialized)",
+            file=sys.stderr,
+        )
+        return 130
     except OperationalError as exc:
         url = os.environ.get(DATABASE_URL_ENV, "")
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

@@ -154,13 +154,16 @@ def score_and_isolate(
     tenant, as the isolate_failed_tenants sensor would launch them, waited for here): the
     good tenants get scored, exactly the bad ones stay failed."""
     from crm_scoring.defs.jobs import TENANT_TAG
-    from crm_scoring.defs.sensors import ISOLATES_TAG
+    from crm_scoring.defs.sensors import ISOLATES_TAG, was_interrupted
 
     run_id, success = execute_scoring_run(instance, tags, output_log)
     outcomes = [RunOutcome(run_id, first_tenant, last_tenant, success)]
     if success:
         return outcomes
-    for request in _record_failure(instance, run_id) or []:
+    requests = _record_failure(instance, run_id) or []
+    if was_interrupted(instance.get_run_by_id(run_id)):
+        raise RunInterrupted(run_id)
+    for request in requests:
         isolated_id, isolated = execute_scoring_run(instance, dict(request.tags), output_log)
         tenant = request.tags[TENANT_TAG]
         outcomes.append(RunOutcome(isolated_id, tenant, tenant, isolated, request.tags[ISOLATES_TAG]))
@@ -178,6 +181,15 @@ def _record_failure(instance: dg.DagsterInstance, run_id: str) -> list[dg.RunReq
         return handle_failed_run(instance, engine, settings.analytics_schema, instance.get_run_by_id(run_id))
     finally:
         engine.dispose()
+
+
+class RunInterrupted(Exception):
+    """This process was told to stop (Ctrl-C, SIGTERM) while a run was executing: the run is
+    recorded as failed, and the command stops instead of isolating tenants or going on."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
 
 
 @dataclass(frozen=True)

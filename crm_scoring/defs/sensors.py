@@ -27,6 +27,10 @@ from crm_scoring.settings import WEBHOOK_ENV
 from crm_scoring.warehouse.run_failures import claim_run_failure, set_webhook_status
 
 ISOLATES_TAG = "crm_scoring/isolates_run"
+# Dagster's run tag and value for a run whose process was interrupted (dagster._core.storage.tags
+# and dagster._core.events.RunFailureReason, both private; tests/unit/test_run_tags.py pins them).
+FAILURE_REASON_TAG = "dagster/failure_reason"
+UNEXPECTED_TERMINATION = "UNEXPECTED_TERMINATION"
 
 
 @dg.sensor(
@@ -62,12 +66,13 @@ def run_partition_keys(run: dg.DagsterRun, instance: dg.DagsterInstance) -> list
 def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRequest]:
     """One run per tenant of a failed run over several tenants, covering that tenant's days of
     it (a backfill's month stays one run per tenant, not one per day); none for a run that was
-    already isolated or covered one tenant, so retries are bounded and never loop."""
+    already isolated or covered one tenant, so retries are bounded and never loop, and none for
+    a run that was interrupted: its process was stopped (Ctrl-C, SIGTERM), no tenant failed."""
     days_by_tenant: dict[str, list[date]] = defaultdict(list)
     for key in keys:
         dimensions = scoring_partitions.get_partition_key_from_str(key).keys_by_dimension
         days_by_tenant[dimensions[TENANT_DIMENSION]].append(date.fromisoformat(dimensions[DATE_DIMENSION]))
-    if run.tags.get(ISOLATES_TAG) or len(days_by_tenant) < 2:
+    if run.tags.get(ISOLATES_TAG) or len(days_by_tenant) < 2 or was_interrupted(run):
         return []
     return [
         dg.RunRequest(
@@ -79,6 +84,12 @@ def isolation_requests(run: dg.DagsterRun, keys: Sequence[str]) -> list[dg.RunRe
         )
         for tenant, days in days_by_tenant.items()
     ]
+
+
+def was_interrupted(run: dg.DagsterRun) -> bool:
+    """Whether the run failed because its process was told to stop rather than because a step
+    failed (Dagster tags such a failure dagster/failure_reason=UNEXPECTED_TERMINATION)."""
+    return run.tags.get(FAILURE_REASON_TAG) == UNEXPECTED_TERMINATION
 
 
 def step_errors(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:

@@ -149,6 +149,29 @@ def test_dropped_connections_fail_the_run_clearly_and_its_isolation_scores_the_d
     pd.testing.assert_frame_equal(after.drop(columns="run_id"), scored_once.drop(columns="run_id"))
 
 
+def test_sigterm_mid_run_stops_the_command_without_isolating_tenants(
+    scored_once, slow_score_writes, engine, settings, dagster_storage_url, tmp_path
+) -> None:
+    """An operator stopping a command (Ctrl-C, SIGTERM) gets it stopped: the run over both
+    tenants fails as interrupted and is recorded, but no tenant is re-run alone for it."""
+    process = _run_cli(tmp_path, dagster_storage_url)
+    _wait_for_score_copy(engine, process)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "interrupted: run " in output and "alone" not in output, output
+    with engine.connect() as connection:
+        recorded = (
+            connection.execute(text(f"select isolation_runs from {settings.analytics_schema}.run_failures"))
+            .scalars()
+            .all()
+        )
+    assert recorded == [0]
+    after = _scores(engine, settings)  # each tenant's partition whole: the old one or the new one
+    assert after.groupby("tenant_id")["run_id"].nunique().eq(1).all()
+    pd.testing.assert_frame_equal(after.drop(columns="run_id"), scored_once.drop(columns="run_id"))
+
+
 def test_two_runs_of_one_partition_at_once_do_not_duplicate(
     scored_once, engine, settings, dagster_storage_url, tmp_path
 ) -> None:

@@ -55,3 +55,24 @@ def test_a_failed_backfill_is_isolated_per_tenant_over_its_days_not_per_day() ->
     assert isolation_requests(failed, [f"2026-10-{day:02d}|acme" for day in range(1, 32)]) == []
     isolation = dg.DagsterRun(job_name="scoring_job", run_id="x", tags=requests[0].tags)
     assert isolation_requests(isolation, keys) == []
+
+
+def test_an_interrupted_run_is_not_isolated() -> None:
+    """A run whose process was stopped failed through no tenant's fault: the tag and value are
+    Dagster's own (written on the run when execution is interrupted), pinned here."""
+    from dagster._core.events import RunFailureReason
+    from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG
+
+    from crm_scoring.defs.sensors import FAILURE_REASON_TAG, UNEXPECTED_TERMINATION
+
+    assert (
+        RUN_FAILURE_REASON_TAG,
+        RunFailureReason.UNEXPECTED_TERMINATION.value,
+    ) == (FAILURE_REASON_TAG, UNEXPECTED_TERMINATION)
+    keys = ["2026-11-29|acme", "2026-11-29|globex"]
+    interrupted = dg.DagsterRun(
+        job_name="scoring_job", run_id="stopped", tags={FAILURE_REASON_TAG: UNEXPECTED_TERMINATION}
+    )
+    assert isolation_requests(interrupted, keys) == []
+    failed = dg.DagsterRun(job_name="scoring_job", run_id="failed", tags={FAILURE_REASON_TAG: "STEP_FAILURE"})
+    assert len(isolation_requests(failed, keys)) == 2
