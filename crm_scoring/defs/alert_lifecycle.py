@@ -10,7 +10,6 @@ import dagster as dg
 from sqlalchemy import Connection
 
 from crm_scoring.alert_delivery import deliver_pending
-from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.alert_lifecycle import transitions
@@ -27,7 +26,7 @@ TRANSITIONS = ("opened", "continued", "reopened", "resolved")
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="alerting",
-    deps=[churn_alerts],
+    deps=[dg.AssetKey("churn_alerts")],
     description=(
         "Alert lifecycle over churn_alerts: an alert opens when a customer crosses their tenant's "
         "alert threshold (scoring config churn.alert_threshold), "

@@ -13,7 +13,7 @@ import pandas as pd
 from crm_scoring.defs.alerts import alert_thresholds
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, scoring_config
+from crm_scoring.defs.scoring import scoring_config
 from crm_scoring.rules.backtest import TenantBacktests, tenant_backtests
 from crm_scoring.scope import DayScope, as_of_instant
 from crm_scoring.settings import CHURN_HORIZON_ENV, load_settings
@@ -26,7 +26,7 @@ _EIGHTHS = "▏▎▍▌▋▊▉"  # 1/8 .. 7/8 of a full block
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="backtest",
-    deps=[customer_scores],
+    deps=[dg.AssetKey("customer_scores")],
     description=(
         f"Partition D evaluates the churn scores of D - {CHURN_HORIZON_ENV} (default 60) days against what "
         "happened since: a customer scored ACTIVE churned if it had no activity in the window, or its "
