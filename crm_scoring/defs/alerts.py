@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from crm_scoring.defs.asset_helpers import alert_thresholds, scoring_config, tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import scoring_config, tenant_counts
 from crm_scoring.model.serving import DRIVER_COLUMNS
 from crm_scoring.rules.alerts import alert_id, high_churn_risk, model_alert_reason, model_alerted
 from crm_scoring.rules.churn import ALERT_THRESHOLD
-from crm_scoring.rules.config import MODEL_ALERTS, RULE_ALERTS, ChurnConfig, ScoringConfigFile
+from crm_scoring.rules.config import MODEL_ALERTS, RULE_ALERTS, ChurnConfig
 from crm_scoring.scope import DayScope
 
 ALERT_COLUMNS = [
@@ -169,8 +169,3 @@ def _model_alerts(
     if predictions.empty:
         return None
     return model_alert_rows(scores[scores["tenant_id"] == tenant_id], predictions, churn, run_id)
-
-
-def alert_thresholds(configs: ScoringConfigFile, tenant_ids) -> dict[str, int]:
-    """{tenant_id: churn-alert threshold}"""
-    return {tenant_id: configs.config_for(tenant_id).churn.alert_threshold for tenant_id in tenant_ids}

@@ -8,9 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from crm_scoring.charts import MAX_CHARTS, BarChart, churn_risk_charts, engagement_charts, partition_pictures
+from crm_scoring.defs.asset_helpers import tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import tenant_counts
 from crm_scoring.rules.distributions import churn_risk_overview_rows, engagement_distribution_rows
 
 Summarise = Callable[[pd.DataFrame, Sequence[str]], pd.DataFrame]

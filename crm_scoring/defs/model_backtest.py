@@ -15,10 +15,9 @@ import dagster as dg
 import pandas as pd
 
 from crm_scoring.charts import ComparisonChart, comparison_pictures
-from crm_scoring.defs.backtest import evaluated_scope
+from crm_scoring.defs.asset_helpers import evaluated_scope, scoring_config
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import scoring_config
 from crm_scoring.model.comparison import (
     COMPARISON_COLUMNS,
     FIGURE_COLUMNS,

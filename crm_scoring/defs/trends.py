@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import dagster as dg
 
+from crm_scoring.defs.asset_helpers import scoring_config, tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import scoring_config, tenant_counts
 from crm_scoring.rules.config import ScoringConfigFile
 from crm_scoring.rules.trends import customer_trends, tenant_averages
 from crm_scoring.scope import DayScope

@@ -62,3 +62,13 @@ def test_partitioned_assets_share_the_partitions_with_no_mapping() -> None:
         else:
             assert isinstance(node.partitions_def, dg.MultiPartitionsDefinition), name
             assert dict(node.partition_mappings) == {}, name
+
+
+def test_dbt_model_keys_are_the_ones_dagster_dbt_gives() -> None:
+    from dagster_dbt import get_asset_key_for_model
+
+    from crm_scoring.defs.dbt import crm_dbt_models
+    from crm_scoring.defs.dbt_project import dbt_model_key
+
+    for model in ("customer_features", "data_quality_issues", "customer_behaviour_features"):
+        assert dbt_model_key(model) == get_asset_key_for_model([crm_dbt_models], model)
