@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.data_quality import Severity, severity
 from crm_scoring.defs.asset_helpers import scoring_config
 from crm_scoring.defs.dbt_project import dbt_model_key
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.config import SPEC_CONFIG, ScoringConfigFile
+from crm_scoring.rules.data_quality import Severity, severity
 from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_by_tenant
 from crm_scoring.scope import UNKNOWN_TENANT_ID, DayScope
 from crm_scoring.warehouse.writes import record_config_versions
@@ -68,7 +68,7 @@ INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
             asset="customer_scores",
             description=(
                 "Warns when source rows were ignored or read under a data-quality rule someone must "
-                "act on (crm_scoring/data_quality.py); passes when only expected ones occurred "
+                "act on (crm_scoring/rules/data_quality.py); passes when only expected ones occurred "
                 "(e.g. null lifetime values), their counts in its metadata."
             ),
         )
