@@ -24,7 +24,7 @@ def build_definitions() -> dg.Definitions:
     from crm_scoring.defs.alert_lifecycle import deliver_churn_alerts
     from crm_scoring.defs.bi_marts import crm_views, publish_changed_views, publish_views
     from crm_scoring.defs.churn_model import churn_model, churn_model_job, weekly_churn_model
-    from crm_scoring.defs.dbt import crm_source_specs
+    from crm_scoring.defs.dbt_project import crm_source_specs
     from crm_scoring.defs.jobs import SCORING_ASSETS, scoring_job
     from crm_scoring.defs.resources import build_resources
     from crm_scoring.defs.schedules import daily_scoring

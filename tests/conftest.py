@@ -116,7 +116,7 @@ def database_url(server_url: str) -> str:
 
 def _parse_dbt_project_for(database_url: str) -> None:
     """Parsed once for the test database, so every run's dbt parses partially."""
-    from crm_scoring.defs.dbt import dbt_project
+    from crm_scoring.defs.dbt_project import dbt_project
     from crm_scoring.warehouse.dbt_manifest import ensure_manifest
     from crm_scoring.warehouse.urls import dbt_connection_env
 

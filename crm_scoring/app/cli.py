@@ -586,7 +586,7 @@ def _revoke_tokens(args: argparse.Namespace) -> int:
 
 
 def _deliver_alerts(args: argparse.Namespace) -> int:
-    from crm_scoring.alert_delivery import deliver_pending
+    from crm_scoring.delivery.outbox_sender import deliver_pending
     from crm_scoring.settings import WEBHOOK_ENV
 
     url = os.environ.get(WEBHOOK_ENV)

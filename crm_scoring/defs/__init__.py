@@ -1,4 +1,9 @@
-"""Dagster wiring: partitions, resources, assets, schedules and sensors, one module per concern."""
+"""Dagster wiring: partitions, resources, assets, schedules and sensors, one module per concern.
+
+An asset module names its upstreams by key (dg.AssetKey, dbt_project.dbt_model_key) and imports
+only partitions, resources, dbt_project and asset_helpers, never another asset module; jobs,
+schedules, sensors and definitions.py gather the assets (tests/unit/test_asset_graph.py pins the
+edges)."""
 
 import warnings
 

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 import dagster as dg
 from sqlalchemy import Connection
 
-from crm_scoring.alert_delivery import deliver_pending
-from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
+from crm_scoring.delivery.outbox_sender import deliver_pending
 from crm_scoring.rules.alert_lifecycle import transitions
 from crm_scoring.rules.config import MODEL_ALERTS
 from crm_scoring.scope import DayScope
@@ -27,7 +26,7 @@ TRANSITIONS = ("opened", "continued", "reopened", "resolved")
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="alerting",
-    deps=[churn_alerts],
+    deps=[dg.AssetKey("churn_alerts")],
     description=(
         "Alert lifecycle over churn_alerts: an alert opens when a customer crosses their tenant's "
         "alert threshold (scoring config churn.alert_threshold), "

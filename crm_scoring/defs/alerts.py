@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.defs.churn_predictions import churn_predictions
+from crm_scoring.defs.asset_helpers import alert_thresholds, scoring_config, tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, scoring_config, tenant_counts
 from crm_scoring.model.serving import DRIVER_COLUMNS
 from crm_scoring.rules.alerts import alert_id, high_churn_risk, model_alert_reason, model_alerted
 from crm_scoring.rules.churn import ALERT_THRESHOLD
-from crm_scoring.rules.config import MODEL_ALERTS, RULE_ALERTS, ChurnConfig, ScoringConfigFile
+from crm_scoring.rules.config import MODEL_ALERTS, RULE_ALERTS, ChurnConfig
 from crm_scoring.scope import DayScope
 
 ALERT_COLUMNS = [
@@ -90,7 +89,7 @@ def _stamped(alerts: pd.DataFrame, run_id: str) -> pd.DataFrame:
     **PARTITIONED_ASSET,
     group_name="alerting",
     # churn_predictions: the opted-in tenants' alerts are made of it (same partitions)
-    deps=[customer_scores, churn_predictions],
+    deps=[dg.AssetKey("customer_scores"), dg.AssetKey("churn_predictions")],
     description=(
         "Customers whose churn_risk_score reaches their tenant's alert threshold (scoring config "
         "churn.alert_threshold; the specification's 80 by default) on as_of_date: the "
@@ -170,8 +169,3 @@ def _model_alerts(
     if predictions.empty:
         return None
     return model_alert_rows(scores[scores["tenant_id"] == tenant_id], predictions, churn, run_id)
-
-
-def alert_thresholds(configs: ScoringConfigFile, tenant_ids) -> dict[str, int]:
-    """{tenant_id: churn-alert threshold}"""
-    return {tenant_id: configs.config_for(tenant_id).churn.alert_threshold for tenant_id in tenant_ids}

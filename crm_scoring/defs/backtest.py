@@ -5,17 +5,16 @@ end of D. The figures go to two tables and, as Markdown charts, to the Dagster U
 """
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
 
-from crm_scoring.defs.alerts import alert_thresholds
+from crm_scoring.defs.asset_helpers import alert_thresholds, evaluated_scope, scoring_config
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, scoring_config
 from crm_scoring.rules.backtest import TenantBacktests, tenant_backtests
-from crm_scoring.scope import DayScope, as_of_instant
+from crm_scoring.scope import DayScope
 from crm_scoring.settings import CHURN_HORIZON_ENV, load_settings
 from crm_scoring.warehouse.outcomes import churn_outcomes
 
@@ -26,7 +25,7 @@ _EIGHTHS = "▏▎▍▌▋▊▉"  # 1/8 .. 7/8 of a full block
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="backtest",
-    deps=[customer_scores],
+    deps=[dg.AssetKey("customer_scores")],
     description=(
         f"Partition D evaluates the churn scores of D - {CHURN_HORIZON_ENV} (default 60) days against what "
         "happened since: a customer scored ACTIVE churned if it had no activity in the window, or its "
@@ -102,12 +101,6 @@ def _tenant_metadata(evaluated: DayScope, backtests: TenantBacktests, threshold:
     if backtests.figures.empty:
         metadata["not_evaluated"] = "no ACTIVE customer scored on the evaluated day, nothing recorded"
     return metadata
-
-
-def evaluated_scope(scope: DayScope, horizon: int) -> DayScope:
-    """The day whose scores this partition judges: its outcome window ends with ``scope``'s day."""
-    day = scope.as_of_date - timedelta(days=horizon)
-    return DayScope(day, scope.tenant_ids, as_of_instant(day, scope.as_of.tzinfo))
 
 
 def _figures_markdown(sections: list[tuple[DayScope, TenantBacktests]]) -> str:

@@ -12,7 +12,7 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from crm_scoring.defs.dbt import BI_TAG, STAGING_TAG, dbt_project, translator
+from crm_scoring.defs.dbt_project import BI_TAG, STAGING_TAG, dbt_project, translator
 from crm_scoring.defs.resources import WarehouseResource, dbt_environment
 from crm_scoring.settings import load_settings
 from crm_scoring.warehouse.migrations import head_revision

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.model.metrics import FIGURE_LABELS, FIGURES
 from crm_scoring.model.split import labelled_month_ends
 from crm_scoring.model.training import NO_MODEL, TrainedScope, train_churn_models
@@ -42,7 +41,7 @@ class ChurnModelRunConfig(dg.Config):
 
 @dg.asset(
     group_name="churn_model",
-    deps=[customer_scores],
+    deps=[dg.AssetKey("customer_scores")],
     description=(
         f"Trains the learned churn model on the last {CHURN_MODEL_MONTHS_ENV} (default 12) month-ends "
         "whose churn horizon has passed: a model per tenant with at least "

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pandas as pd
-from dagster_dbt import get_asset_key_for_model
 
-from crm_scoring.defs.dbt import crm_dbt_models
+from crm_scoring.defs.dbt_project import dbt_model_key
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, one_line_cause
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.model.serving import PREDICTION_COLUMNS, RegistryEntry, model_for_day, prediction_rows
@@ -32,8 +31,8 @@ EVERY_TENANT_CHECK = "every_tenant_predicted"
     **PARTITIONED_ASSET,
     group_name="churn_model",
     deps=[
-        get_asset_key_for_model([crm_dbt_models], "customer_behaviour_features"),
-        get_asset_key_for_model([crm_dbt_models], "customer_activity_type_counts"),
+        dbt_model_key("customer_behaviour_features"),
+        dbt_model_key("customer_activity_type_counts"),
     ],
     check_specs=[
         dg.AssetCheckSpec(

@@ -8,9 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from crm_scoring.charts import MAX_CHARTS, BarChart, churn_risk_charts, engagement_charts, partition_pictures
+from crm_scoring.defs.asset_helpers import tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, tenant_counts
 from crm_scoring.rules.distributions import churn_risk_overview_rows, engagement_distribution_rows
 
 Summarise = Callable[[pd.DataFrame, Sequence[str]], pd.DataFrame]
@@ -62,7 +62,7 @@ def _write_summary(
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="distributions",
-    deps=[customer_scores],
+    deps=[dg.AssetKey("customer_scores")],
     description=(
         "ACTIVE customers per engagement bucket, per tenant and as_of_date: High (70-100), "
         "Medium (40-69), Low (1-39), Inactive (0). Table analytics.engagement_distribution; "
@@ -80,7 +80,7 @@ def engagement_distribution(
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="distributions",
-    deps=[customer_scores],
+    deps=[dg.AssetKey("customer_scores")],
     description=(
         "ACTIVE customers per churn-risk band, per tenant and as_of_date: critical (>= 80), "
         "high (60-79), medium (30-59), low (< 30) and total. Table analytics.churn_risk_overview; "

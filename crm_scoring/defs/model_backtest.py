@@ -15,11 +15,9 @@ import dagster as dg
 import pandas as pd
 
 from crm_scoring.charts import ComparisonChart, comparison_pictures
-from crm_scoring.defs.backtest import evaluated_scope
-from crm_scoring.defs.churn_predictions import churn_predictions
+from crm_scoring.defs.asset_helpers import evaluated_scope, scoring_config
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, scoring_config
 from crm_scoring.model.comparison import (
     COMPARISON_COLUMNS,
     FIGURE_COLUMNS,
@@ -48,7 +46,7 @@ _COLUMNS = ["tenant_id", "evaluated_as_of_date", "scorer", "model_version", "pop
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="backtest",
-    deps=[customer_scores, churn_predictions],
+    deps=[dg.AssetKey("customer_scores"), dg.AssetKey("churn_predictions")],
     description=(
         f"Partition D judges the churn_predictions and the churn_risk_score of D - "
         f"{CHURN_HORIZON_ENV} (default 60) days on the same customers (the model's population, "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from functools import cached_property
 
@@ -13,17 +13,19 @@ import dagster as dg
 import pandas as pd
 from dagster_dbt import DbtCliResource
 from packaging.version import Version  # dagster-dbt's dependency
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 
 from crm_scoring.dbt_child import PARENT_PID_ENV
 from crm_scoring.defs.partitions import scopes_of_run
-from crm_scoring.scope import WINDOW_DAYS, DayScope, tenant_batches
+from crm_scoring.scope import DayScope, tenant_batches
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, batch_customers, load_settings
 from crm_scoring.warehouse.dbt_manifest import overridden_environment
+from crm_scoring.warehouse.locks import advisory_lock
 from crm_scoring.warehouse.migrations import SchemaOutdated, require_head
 from crm_scoring.warehouse.profile_history import Capture, capture_profile_changes
 from crm_scoring.warehouse.reads import for_each_partition_chunk, partition_row_counts, read_partition_rows
 from crm_scoring.warehouse.schema import relation_exists
+from crm_scoring.warehouse.scope_registry import registered_scope
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
 from crm_scoring.warehouse.urls import dbt_connection_env, sqlalchemy_url
 from crm_scoring.warehouse.writes import partition_writer, replace_partition_rows
@@ -103,63 +105,14 @@ class WarehouseResource(dg.ConfigurableResource):
             )
         ]
 
-    @contextmanager
-    def registered_scope(self, scope_id: str, scopes: Sequence[DayScope]) -> Iterator[str]:
-        """Writes the partitions dbt must build under ``scope_id``; removes them afterwards.
+    def registered_scope(self, scope_id: str, scopes: Sequence[DayScope]) -> AbstractContextManager[str]:
+        """The partitions dbt must build, registered under ``scope_id`` while inside
+        (warehouse/scope_registry.py)."""
+        return registered_scope(self.engine, self.table("scoring_scope"), scope_id, scopes)
 
-        Called under the dbt-build lock (one build at a time), so rows already there belong to a
-        run that died mid-build (kill -9 skips the removal): they are removed first."""
-        rows = [
-            {
-                "scope_id": scope_id,
-                "as_of_date": scope.as_of_date,
-                "tenant_id": tenant_id,
-                "as_of": scope.as_of,
-                **{f"since_{days}d": scope.since(days) for days in WINDOW_DAYS},
-            }
-            for scope in scopes
-            for tenant_id in scope.tenant_ids
-        ]
-        scope_table = self.table("scoring_scope")
-        with self.engine.begin() as connection:
-            connection.execute(text(f"delete from {scope_table}"))
-            columns = list(rows[0])
-            connection.execute(
-                text(
-                    f"insert into {scope_table} ({', '.join(columns)}) "
-                    f"values ({', '.join(':' + column for column in columns)})"
-                ),
-                rows,
-            )
-            # Fresh statistics: planned on the stale ones, a month of days x tenants looked like
-            # one row, and the features query nested-looped over its aggregates (60 s, not 0.3 s).
-            connection.execute(text(f"analyze {scope_table}"))
-        try:
-            yield scope_id
-        finally:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    text(f"delete from {scope_table} where scope_id = :scope_id"),
-                    {"scope_id": scope_id},
-                )
-
-    @contextmanager
-    def advisory_lock(self, name: str, log: Callable[[str], None]) -> Iterator[None]:
+    def advisory_lock(self, name: str, log: Callable[[str], None]) -> AbstractContextManager[None]:
         """Holds a session-level advisory lock; released on exit or if the process dies."""
-        key = {"name": f"crm_scoring:{name}"}
-        with self.engine.connect() as connection:
-            acquired = connection.execute(
-                text("select pg_try_advisory_lock(hashtextextended(:name, 0))"), key
-            ).scalar_one()
-            if not acquired:
-                log(f"Waiting for another run holding the {name!r} lock…")
-                connection.execute(text("select pg_advisory_lock(hashtextextended(:name, 0))"), key)
-            connection.commit()
-            try:
-                yield
-            finally:
-                connection.execute(text("select pg_advisory_unlock(hashtextextended(:name, 0))"), key)
-                connection.commit()
+        return advisory_lock(self.engine, name, log)
 
     def read_partition(
         self, table: str, scope: DayScope, columns: Sequence[str] | None = None

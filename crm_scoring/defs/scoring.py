@@ -8,16 +8,15 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
-from dagster_dbt import get_asset_key_for_model
 
-from crm_scoring.data_quality import Severity, severity
-from crm_scoring.defs.dbt import crm_dbt_models
+from crm_scoring.defs.asset_helpers import scoring_config
+from crm_scoring.defs.dbt_project import dbt_model_key
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.rules.config import SPEC_CONFIG, ScoringConfigError, ScoringConfigFile
+from crm_scoring.rules.config import SPEC_CONFIG, ScoringConfigFile
+from crm_scoring.rules.data_quality import Severity, severity
 from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_by_tenant
 from crm_scoring.scope import UNKNOWN_TENANT_ID, DayScope
-from crm_scoring.settings import ConfigError, load_scoring_config
 from crm_scoring.warehouse.writes import record_config_versions
 
 KEY_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "status", "profile_state_source"]
@@ -53,17 +52,6 @@ def config_versions(configs: ScoringConfigFile, tenant_ids) -> dict[str, str]:
     return {tenant_id: configs.version_for(tenant_id) for tenant_id in tenant_ids}
 
 
-def scoring_config(context: dg.AssetExecutionContext) -> ScoringConfigFile:
-    """The scoring configuration in force (CRM_SCORING_CONFIG or the packaged one), read once
-    per asset execution; an invalid one fails the step with the validation message."""
-    try:
-        configs = load_scoring_config()
-    except (ScoringConfigError, ConfigError) as exc:
-        raise dg.Failure(description=str(exc)) from exc
-    context.log.info(f"scoring config {configs.source} (version {configs.version})")
-    return configs
-
-
 INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
 
 
@@ -71,8 +59,8 @@ INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
     **PARTITIONED_ASSET,
     group_name="scoring",
     deps=[
-        get_asset_key_for_model([crm_dbt_models], "customer_features"),
-        get_asset_key_for_model([crm_dbt_models], "data_quality_issues"),
+        dbt_model_key("customer_features"),
+        dbt_model_key("data_quality_issues"),
     ],
     check_specs=[
         dg.AssetCheckSpec(
@@ -80,7 +68,7 @@ INPUT_QUALITY_CHECK = "input_rows_excluded_by_rule"
             asset="customer_scores",
             description=(
                 "Warns when source rows were ignored or read under a data-quality rule someone must "
-                "act on (crm_scoring/data_quality.py); passes when only expected ones occurred "
+                "act on (crm_scoring/rules/data_quality.py); passes when only expected ones occurred "
                 "(e.g. null lifetime values), their counts in its metadata."
             ),
         )
@@ -196,12 +184,6 @@ def tenant_score_figures(
             "config_version": labels[tenant_id],
         }
     return figures
-
-
-def tenant_counts(frame: pd.DataFrame, tenant_ids: Sequence[str]) -> dict[str, int]:
-    """{tenant_id: its rows in ``frame``}, 0 for a tenant without any."""
-    counts = frame["tenant_id"].value_counts()
-    return {tenant_id: int(counts.get(tenant_id, 0)) for tenant_id in tenant_ids}
 
 
 def needs_action(issues: pd.DataFrame) -> list[bool]:

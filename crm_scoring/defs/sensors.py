@@ -21,7 +21,7 @@ from crm_scoring.defs.partitions import (
     tenant_partitions,
 )
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.notify import post_json
+from crm_scoring.delivery.notices import post_json
 from crm_scoring.scope import split_new_tenants
 from crm_scoring.settings import WEBHOOK_ENV
 from crm_scoring.warehouse.run_failures import claim_run_failure, set_webhook_status

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import dagster as dg
 
+from crm_scoring.defs.asset_helpers import scoring_config, tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores, scoring_config, tenant_counts
 from crm_scoring.rules.config import ScoringConfigFile
 from crm_scoring.rules.trends import customer_trends, tenant_averages
 from crm_scoring.scope import DayScope
@@ -20,7 +20,7 @@ _SCORES = ["tenant_id", "customer_id", "engagement_score", "churn_risk_score"]
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="trends",
-    deps=[customer_scores],
+    deps=[dg.AssetKey("customer_scores")],
     description=(
         "Per customer: engagement and churn-risk change over 7 and 30 days (null when not scored "
         "then) and rising_risk (churn risk up by at least the tenant's trends.rising_risk_points "

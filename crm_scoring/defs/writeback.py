@@ -8,7 +8,6 @@ import dagster as dg
 
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.defs.scoring import customer_scores
 from crm_scoring.warehouse.schema import column_names
 from crm_scoring.warehouse.writeback import write_back_scores
 from crm_scoring.warehouse.writes import lock_partitions
@@ -20,7 +19,7 @@ WRITEBACK_COLUMNS = ("engagement_score", "engagement_score_at", "churn_risk_scor
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="writeback",
-    deps=[customer_scores],
+    deps=[dg.AssetKey("customer_scores")],
     description=(
         f"Off unless {WRITEBACK_ENV}=1. Writes engagement_score, churn_risk_score and their *_at "
         "timestamps onto the source customer_profiles of the partition's tenants, in one set-based "

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import text
 
-from crm_scoring.alert_delivery import deliver_pending
 from crm_scoring.app import operations
 from crm_scoring.defs.alert_lifecycle import _apply_day
+from crm_scoring.delivery.outbox_sender import deliver_pending
 from crm_scoring.rules.alerts import alert_id
 from crm_scoring.scope import DayScope, as_of_instant
 from tests.integration import dataset

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from crm_scoring.app import operations
 from crm_scoring.app.docs import build_docs
-from crm_scoring.defs.dbt import dbt_project
+from crm_scoring.defs.dbt_project import dbt_project
 from crm_scoring.defs.resources import dbt_environment
 from crm_scoring.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from tests.integration import dataset

@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import text
 
-from crm_scoring.alert_delivery import deliver_pending
-from crm_scoring.notify import post_json
+from crm_scoring.delivery.notices import post_json
+from crm_scoring.delivery.outbox_sender import deliver_pending
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +184,7 @@ def test_a_crash_mid_batch_keeps_the_deliveries_already_made(outbox, engine, set
     outbox("first", "second", "third")
     script = (
         "import sys; from sqlalchemy import create_engine; "
-        "from crm_scoring.alert_delivery import deliver_pending; "
+        "from crm_scoring.delivery.outbox_sender import deliver_pending; "
         "deliver_pending(create_engine(sys.argv[1]), sys.argv[2], sys.argv[3])"
     )
     with receiver(hang_on_second) as (base, received):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crm_scoring.data_quality import RULE_SEVERITY, Severity, severity
 from crm_scoring.defs.scoring import check_description, issue_summary, needs_action
+from crm_scoring.rules.data_quality import RULE_SEVERITY, Severity, severity
 from crm_scoring.scope import UNKNOWN_TENANT_ID
 
 SQL = Path(__file__).parents[2] / "dbt_project/models/marts/partitioned/data_quality_issues.sql"

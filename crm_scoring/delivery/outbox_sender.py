@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from crm_scoring import webhook
+from crm_scoring.delivery import webhook
 from crm_scoring.warehouse import alert_outbox
 
 BASE_BACKOFF = timedelta(seconds=30)

@@ -1,11 +1,12 @@
-"""Posting JSON to an operator's webhook, with bounded retries and backoff."""
+"""Notices posted straight to the operator's webhook (a failed scoring run), with bounded retries
+and backoff; unlike churn alerts they have no outbox: the caller records the returned status."""
 
 from __future__ import annotations
 
 import json
 import time
 
-from crm_scoring import webhook
+from crm_scoring.delivery import webhook
 
 
 def post_json(url: str, payload: dict, *, attempts: int = 3, backoff_seconds: float = 1.0) -> str:
