@@ -59,6 +59,10 @@ def for_each_partition_chunk(
                 "insert into pg_temp.wanted_partitions select %s, unnest(%s::text[])",
                 (as_of_date, list(tenant_ids)),
             )
+            # Unanalyzed, a temporary table is planned at ~1,270 rows: the planner then merge-joins
+            # the partitioned table's whole index, every day of history, for each read (6 s for
+            # one tenant's 31k rows after 13 days at `large`; 0.04 s analyzed).
+            cursor.execute("analyze pg_temp.wanted_partitions")
             cursor.execute(f"{query} limit 0")
             types = {column.name: column.type_code for column in cursor.description}
             sink = _CsvChunks(chunk_rows, lambda text: handle(_parse(text, types)))
