@@ -30,7 +30,7 @@ from crm_scoring.settings import (
     load_settings,
 )
 from crm_scoring.warehouse.summaries import day_summary
-from crm_scoring.warehouse.urls import describe
+from crm_scoring.warehouse.urls import describe, warehouse_engine
 
 # What `--data` chooses: the generator shaped like the churn rules, or the honest simulator.
 DATA_MODES = ("rules", "honest")
@@ -243,7 +243,7 @@ def _ready_database() -> tuple[Settings, Engine]:
     """Settings, and an engine on a database whose tables exist and whose analytics schema is
     at the code's revision (the embedded one by default): init-db's work, a no-op once done."""
     settings = load_settings()
-    engine = operations.warehouse_engine(configure_environment())
+    engine = warehouse_engine(configure_environment())
     operations.init_db(engine, settings)
     return settings, engine
 
@@ -644,7 +644,7 @@ def _preview(args: argparse.Namespace) -> int:
     day = preview.parse_date(args.date) if args.date else None
     # Both configs are validated before the database is touched.
     current, proposed = load_scoring_config(), load_scoring_config(args.config)
-    engine = operations.warehouse_engine(configure_environment())
+    engine = warehouse_engine(configure_environment())
     report = preview.preview_tenant(engine, settings, args.tenant, day, current, proposed)
     print(preview.render(report))
     return 0
@@ -654,7 +654,7 @@ def _init_db(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     url = configure_environment()
-    before, head = operations.init_db(operations.warehouse_engine(url), settings)
+    before, head = operations.init_db(warehouse_engine(url), settings)
     migrated = (
         f"already at revision {head}" if before == head else f"migrated from {before or 'nothing'} to {head}"
     )

@@ -22,14 +22,14 @@ from dagster._core.remote_origin import (
     RemoteRepositoryOrigin,
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from crm_scoring.scope import tenant_partition_key
 from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, Settings, load_settings
 from crm_scoring.warehouse import migrations
 from crm_scoring.warehouse.schema import apply_ddl, relation_exists, source_ddl
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
-from crm_scoring.warehouse.urls import sqlalchemy_url
+from crm_scoring.warehouse.urls import warehouse_engine
 
 # The full event log lives in the instance (UI); the log file only needs warnings and errors.
 _QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -61,10 +61,6 @@ def dagster_instance() -> Iterator[dg.DagsterInstance]:
     with dg.DagsterInstance.get() as instance:
         instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
         yield instance
-
-
-def warehouse_engine(url: str) -> Engine:
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
 
 
 def init_db(engine: Engine, settings: Settings) -> tuple[str | None, str]:

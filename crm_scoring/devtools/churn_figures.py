@@ -21,7 +21,6 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from crm_scoring.app.operations import warehouse_engine
 from crm_scoring.environment import configure_environment
 from crm_scoring.rules.backtest import auc
 from crm_scoring.scope import as_of_instant
@@ -29,6 +28,7 @@ from crm_scoring.settings import load_settings
 from crm_scoring.warehouse.outcomes import churn_outcomes
 from crm_scoring.warehouse.reads import read_partition_rows
 from crm_scoring.warehouse.tenants import distinct_tenant_ids
+from crm_scoring.warehouse.urls import warehouse_engine
 
 MODEL_FEATURES = [
     "activity_count_30d",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 
 
@@ -11,6 +12,11 @@ def sqlalchemy_url(url: str) -> str:
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"expected a PostgreSQL URL, got the {parsed.get_backend_name()!r} backend")
     return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
+def warehouse_engine(url: str) -> Engine:
+    """An engine on the warehouse at ``url`` (psycopg2, connections checked before use)."""
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
 
 
 def with_database(url: str, database: str) -> str:

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from crm_scoring.app import operations
 from crm_scoring.app.api import create_app
 from crm_scoring.warehouse.api_tokens import create_token
-from crm_scoring.warehouse.urls import with_database
+from crm_scoring.warehouse.urls import warehouse_engine, with_database
 from tests.integration import dataset
 
 pytestmark = pytest.mark.integration
@@ -161,7 +161,7 @@ def test_a_database_outage_is_a_503_logged_once_and_its_end_once(
     outage_database, settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     url, take_away, bring_back = outage_database
-    engine = operations.warehouse_engine(url)  # as `crm-scoring api` builds it
+    engine = warehouse_engine(url)  # as `crm-scoring api` builds it
     token = create_token(engine, settings.analytics_schema, "acme")
     caplog.set_level(logging.INFO, logger="crm_scoring.app.api")
     with _serving(create_app(engine, settings.analytics_schema)) as base:
