@@ -430,6 +430,11 @@ def report(result: BenchResult, json_path: Path | None) -> str:
             f"  baseline, one run per day (the run above): {result.graph_seconds:.2f} s per day",
             f"  goal (a year of the demo in 5 minutes): {BACKFILL_GOAL_SECONDS_PER_DAY:.2f} s per day",
         ]
+    return finish_report(lines, result, json_path)
+
+
+def finish_report(lines: list[str], result, json_path: Path | None) -> str:
+    """The report's text; the figures also go to ``json_path`` (a dataclass as JSON) when given."""
     if json_path:
         json_path.write_text(json.dumps(asdict(result), indent=2))
         lines.append(f"figures written to {json_path}")

@@ -13,13 +13,12 @@ seconds vary, and a benchmark that fails on a slow day teaches nothing.
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from crm_scoring.devtools.bench import latest_run_steps, run_cli
+from crm_scoring.devtools.bench import finish_report, latest_run_steps, run_cli
 from crm_scoring.model.split import labelled_month_ends
 from crm_scoring.settings import churn_model_months, load_churn_model_config
 
@@ -131,7 +130,4 @@ def report(result: ModelBenchResult, json_path: Path | None) -> str:
         f"models trained: {result.models_trained}; customers predicted: {result.customers_predicted:,}",
         f"preparation (scoring the month-ends, skipped where already scored): {prepared:.0f} s",
     ]
-    if json_path:
-        json_path.write_text(json.dumps(asdict(result), indent=2))
-        lines.append(f"figures written to {json_path}")
-    return "\n".join(lines)
+    return finish_report(lines, result, json_path)
