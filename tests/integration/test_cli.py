@@ -212,3 +212,33 @@ def test_train_model_says_why_a_tenant_has_no_model(tmp_path: Path, cli_database
     assert "population at_risk:" in result.stdout  # CRM_SCORING_CHURN_MODEL_POPULATION's default
     bad = crm_scoring("train-model", "--observed-until", "2026-02-30", home=tmp_path, **cli_database)
     assert bad.returncode == 2 and "--observed-until '2026-02-30' is not a date" in bad.stderr
+
+
+def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_path: Path) -> None:
+    """The benchmark at a tiny size on its own embedded database: the graph, the specification's
+    per-profile baseline and the two limits in one run, and the baseline's scores must equal
+    the graph's for every sampled profile (exit 1 otherwise)."""
+    figures = tmp_path / "bench.json"
+    result = crm_scoring(
+        "bench",
+        "--size",
+        "demo",
+        "--tenants",
+        "2",
+        "--customers",
+        "300",
+        "--history-days",
+        "100",
+        "--sample",
+        "40",
+        "--json",
+        str(figures),
+        home=tmp_path / "home",
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "baseline scores equal the graph's for all 40 sampled profiles: True" in result.stdout
+    bench = json.loads(figures.read_text())
+    assert 0 < bench["customers_scored"] <= 300 and bench["baseline_sample"] == 40
+    assert bench["graph_seconds"] > 0 and bench["graph_peak_rss_mib"] > 0
+    assert bench["limit_with_writes_seconds"] > 0
+    assert set(bench["graph_steps_seconds"]) >= {"crm_dbt_models", "customer_scores", "churn_alerts"}
