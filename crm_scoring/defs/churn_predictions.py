@@ -19,9 +19,8 @@ from crm_scoring.settings import (
     churn_drivers_top_percent,
     load_settings,
 )
-from crm_scoring.warehouse.model_inputs import activity_types_of, training_frame
+from crm_scoring.warehouse.model_inputs import activity_types_of, prediction_frame
 from crm_scoring.warehouse.model_registry import RegisteredModel, load_model, tenant_entries
-from crm_scoring.warehouse.outcomes import at_risk_customers
 
 TABLE_COLUMNS = [*PREDICTION_COLUMNS, "predicted_at", "run_id"]
 EVERY_TENANT_CHECK = "every_tenant_predicted"
@@ -146,31 +145,15 @@ def population_frame(
     horizon has churned already: ranking it would fill the top of the list, and the model
     alerts, with customers gone, whom the model never learned from. Also the metadata counting
     who was left out."""
-    config = registered.parameters.get("config", {})
-    population = config.get("population", AT_RISK_POPULATION)
-    one = DayScope(scope.as_of_date, (tenant_id,), scope.as_of)
-    status = warehouse.read_partition("customer_features", one, ["customer_id", "status"])
-    active = set(status.loc[status["status"].eq("ACTIVE"), "customer_id"])
-    if population == AT_RISK_POPULATION:
-        kept = set(
-            at_risk_customers(
-                warehouse.engine,
-                population_table=warehouse.table("customer_features"),
-                history_table=warehouse.table("profile_history"),
-                activities_table=warehouse.source_table("activities"),
-                as_of_date=scope.as_of_date,
-                tenant_ids=[tenant_id],
-                as_of=scope.as_of,
-                active_since=window_start(scope.as_of, registered.horizon_days),
-            )["customer_id"]
-        )
-    else:
-        kept = active
-    settings = load_settings()
-    activity_types = activity_types_of(registered.features)
-    frame = training_frame(warehouse.engine, settings, [tenant_id], [scope.as_of_date], activity_types)
-    frame = frame[frame["customer_id"].isin(kept)].reset_index(drop=True)
+    population = registered.parameters.get("config", {}).get("population", AT_RISK_POPULATION)
+    frame, left_out = prediction_frame(
+        warehouse.engine,
+        load_settings(),
+        DayScope(scope.as_of_date, (tenant_id,), scope.as_of),
+        window_start(scope.as_of, registered.horizon_days) if population == AT_RISK_POPULATION else None,
+        activity_types_of(registered.features),
+    )
     return frame, {
         "population": population,
-        "active_customers_left_out_as_already_churned": len(active - kept),
+        "active_customers_left_out_as_already_churned": left_out,
     }

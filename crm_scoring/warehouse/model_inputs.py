@@ -3,8 +3,9 @@ columns (training_frame), the activity types to make columns of (top_activity_ty
 labels (training_labels), and all of it joined into the model's training rows with the rule
 score to compare with (labelled_training_frame).
 
-Partitions are read with COPY through read_partition_rows (tenant ids bound); table names are
-schema-qualified from validated settings.
+Partitions are read with COPY (warehouse/reads): tenant ids and activity types reach SQL
+through temporary tables filled with bound parameters; table names are schema-qualified from
+validated settings.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
+from crm_scoring.scope import DayScope
 from crm_scoring.settings import AT_RISK_POPULATION, Settings
 from crm_scoring.warehouse.labels import churn_labels
-from crm_scoring.warehouse.reads import read_partition_rows
+from crm_scoring.warehouse.outcomes import create_model_population
+from crm_scoring.warehouse.reads import read_partition_rows, read_query_rows, want_partitions
 
 KEY_COLUMNS = ["as_of_date", "tenant_id", "customer_id", "as_of"]
 TYPE_COUNT_WINDOWS = ("count_7d", "count_30d", "count_90d")
@@ -55,30 +58,102 @@ def training_frame(
     A count is 0 when customer_activity_type_counts has no row: the customer had no such
     activity in the 90 days, or the type was not among its tenant's top N of that day (the
     table keeps only those), so pass types from top_activity_types of the same tenants and days.
-    Serves the daily predictions too: nothing here reads a label.
+    Serves the daily predictions too (prediction_frame): nothing here reads a label.
     """
-    columns = [type_count_column(kind, window) for kind in activity_types for window in TYPE_COUNT_WINDOWS]
-    features_table = _table(settings, "customer_behaviour_features")
-    counts_table = _table(settings, "customer_activity_type_counts")
     frames = []
     for day in sorted(set(days)):
-        features = read_partition_rows(engine, features_table, day, tenant_ids)
-        counts = read_partition_rows(engine, counts_table, day, tenant_ids)
-        counts = counts[counts["activity_type"].isin(activity_types)]
-        if not counts.empty:
-            pivoted = counts.pivot_table(
-                index=["tenant_id", "customer_id"],
-                columns="activity_type",
-                values=list(TYPE_COUNT_WINDOWS),
-                aggfunc="sum",
-            )
-            pivoted.columns = [type_count_column(kind, window) for window, kind in pivoted.columns]
-            features = features.merge(pivoted.reset_index(), on=["tenant_id", "customer_id"], how="left")
-        frames.append(features.reindex(columns=[*features.columns.drop(columns, errors="ignore"), *columns]))
+        with engine.connect() as connection:
+            want_partitions(connection, day, tenant_ids)
+            frames.append(_behaviour_rows(connection, settings, activity_types, in_model_population=False))
     if not frames:
-        return pd.DataFrame(columns=[*KEY_COLUMNS, *columns])
-    frame = pd.concat(frames, ignore_index=True)
-    frame[columns] = frame[columns].fillna(0).astype("int64")
+        return pd.DataFrame(columns=[*KEY_COLUMNS, *_type_count_columns(activity_types)])
+    return _sorted(pd.concat(frames, ignore_index=True))
+
+
+def prediction_frame(
+    engine: Engine,
+    settings: Settings,
+    scope: DayScope,
+    active_since: datetime | None,
+    activity_types: Sequence[str],
+) -> tuple[pd.DataFrame, int]:
+    """training_frame's rows of the day for the customers the model predicts: ACTIVE that day
+    and, with ``active_since``, at risk (outcomes.create_model_population). Also how many
+    ACTIVE customers were left out as already churned."""
+    with engine.connect() as connection:
+        want_partitions(connection, scope.as_of_date, scope.tenant_ids)
+        active, kept = create_model_population(
+            connection,
+            features_table=_table(settings, "customer_features"),
+            history_table=_table(settings, "profile_history"),
+            activities_table=f"{settings.source_schema}.activities",
+            as_of_date=scope.as_of_date,
+            tenant_ids=scope.tenant_ids,
+            as_of=scope.as_of,
+            active_since=active_since,
+        )
+        frame = _behaviour_rows(connection, settings, activity_types, in_model_population=True)
+    return _sorted(frame), active - kept
+
+
+def _behaviour_rows(
+    connection: Connection, settings: Settings, activity_types: Sequence[str], *, in_model_population: bool
+) -> pd.DataFrame:
+    """The wanted partitions' customer_behaviour_features with the activity types' counts
+    pivoted into columns by PostgreSQL (instead of reading a row per customer and type);
+    only pg_temp.model_population's kept customers when ``in_model_population``. Activity types
+    are data: they reach SQL through a temporary table, the columns are named by position."""
+    connection.execute(
+        text("create temporary table wanted_types (position integer, activity_type text) on commit drop")
+    )
+    connection.execute(
+        text(
+            "insert into pg_temp.wanted_types "
+            "select position - 1, activity_type from unnest(cast(:types as text[])) "
+            "with ordinality as types (activity_type, position)"
+        ),
+        {"types": list(activity_types)},
+    )
+    connection.execute(text("analyze pg_temp.wanted_types"))
+    slots = [(position, window) for position in range(len(activity_types)) for window in TYPE_COUNT_WINDOWS]
+    positional = [f"t{position}_{window}" for position, window in slots]
+    sums = ", ".join(
+        f"sum(counts.{window}) filter (where types.position = {position}) as t{position}_{window}"
+        for position, window in slots
+    )
+    type_counts = (
+        f"""left join (
+            select counts.tenant_id, counts.customer_id, {sums}
+            from {_table(settings, "customer_activity_type_counts")} as counts
+            join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)
+            join pg_temp.wanted_types as types using (activity_type)
+            group by counts.tenant_id, counts.customer_id
+        ) as type_counts using (tenant_id, customer_id)"""
+        if activity_types
+        else ""
+    )
+    counted = "".join(f", coalesce(type_counts.{column}, 0)::bigint as {column}" for column in positional)
+    population = (
+        "join pg_temp.model_population as population using (tenant_id, customer_id) where population.kept"
+        if in_model_population
+        else ""
+    )
+    frame = read_query_rows(
+        connection,
+        f"""select features.*{counted}
+        from {_table(settings, "customer_behaviour_features")} as features
+        join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)
+        {type_counts}
+        {population}""",
+    )
+    return frame.rename(columns=dict(zip(positional, _type_count_columns(activity_types), strict=True)))
+
+
+def _type_count_columns(activity_types: Sequence[str]) -> list[str]:
+    return [type_count_column(kind, window) for kind in activity_types for window in TYPE_COUNT_WINDOWS]
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["as_of_date", "tenant_id", "customer_id"], ignore_index=True)
 
 

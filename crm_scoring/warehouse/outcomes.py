@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 EVALUATED_STATUS = "ACTIVE"
 # A merge folds a duplicate into another profile: the customer stays, so it is no churn.
@@ -77,11 +77,7 @@ def observed_churn(
     the population's day, nothing after the window.
     """
     carried = "".join(f"population.{_column(column)}, " for column in carried_columns)
-    at_risk = (
-        ""
-        if active_since is None
-        else _AT_RISK.format(history_table=history_table, activities_table=activities_table)
-    )
+    at_risk = "" if active_since is None else f"and {_at_risk(history_table, activities_table)}"
     # The probes are one (customer_id, ...) index range per customer.
     query = text(
         f"""
@@ -123,36 +119,41 @@ def observed_churn(
         )
 
 
-def at_risk_customers(
-    engine: Engine,
+def create_model_population(
+    connection: Connection,
     *,
-    population_table: str,
+    features_table: str,
     history_table: str,
     activities_table: str,
     as_of_date: date,
     tenant_ids: Sequence[str],
     as_of: datetime,
-    active_since: datetime,
-) -> pd.DataFrame:
-    """(tenant_id, customer_id) of the customers ACTIVE on ``as_of_date`` and at risk at ``as_of``
-    as :func:`observed_churn` with ``active_since`` keeps them (the learned model's default
-    population): the customers its predictions are for. Reads nothing at or after ``as_of``."""
-    at_risk = _AT_RISK.format(history_table=history_table, activities_table=activities_table)
-    query = text(
-        f"""
-        select population.tenant_id, population.customer_id
-        {_ACTIVE_ON_THE_DAY.format(population_table=population_table)}
-          {at_risk}
-        order by population.tenant_id, population.customer_id
-        """
+    active_since: datetime | None,
+) -> tuple[int, int]:
+    """pg_temp.model_population (tenant_id, customer_id, kept) of the customers ACTIVE on
+    ``as_of_date`` in ``features_table`` (customer_features) and, with ``active_since``, at risk
+    at ``as_of`` as :func:`observed_churn` keeps them (``kept``): the customers the learned
+    model's predictions are for. Dropped when the transaction ends; reads nothing at or after
+    ``as_of``. Returns (ACTIVE customers, customers kept)."""
+    at_risk = _at_risk(history_table, activities_table)
+    # The latest activity before as_of, if no earlier than active_since, is one the probe looks
+    # for: the day's features already know it, and only the quiet customers pay for a probe.
+    kept = "true" if active_since is None else f"(population.last_activity_at >= :active_since or {at_risk})"
+    connection.execute(
+        text(
+            f"""
+            create temporary table model_population on commit drop as
+            select population.tenant_id, population.customer_id, {kept} as kept
+            {_ACTIVE_ON_THE_DAY.format(population_table=features_table)}
+            """
+        ),
+        _active_on_the_day(as_of_date, tenant_ids) | {"window_start": as_of, "active_since": active_since},
     )
-    with engine.connect() as connection:
-        return pd.read_sql_query(
-            query,
-            connection,
-            params=_active_on_the_day(as_of_date, tenant_ids)
-            | {"window_start": as_of, "active_since": active_since},
-        )
+    active, kept_count = connection.execute(
+        text("select count(*), count(*) filter (where kept) from pg_temp.model_population")
+    ).one()
+    connection.execute(text("analyze pg_temp.model_population"))
+    return active, kept_count
 
 
 # The population's customers ACTIVE on the day, of the given tenants: what both queries start from.
@@ -166,10 +167,13 @@ def _active_on_the_day(as_of_date: date, tenant_ids: Sequence[str]) -> dict[str,
     return {"as_of_date": as_of_date, "tenants": list(tenant_ids), "evaluated": EVALUATED_STATUS}
 
 
-# Not already churned at the window's start: an activity in [active_since, window_start), or a
-# customer younger than that (created_at never changes: any version has the CRM's value).
-_AT_RISK = """
-          and (
+def _at_risk(history_table: str, activities_table: str) -> str:
+    """Not already churned at the window's start: an activity in [active_since, window_start),
+    or a customer younger than that (created_at never changes: any version has the CRM's value)."""
+    return _AT_RISK_CONDITION.format(history_table=history_table, activities_table=activities_table)
+
+
+_AT_RISK_CONDITION = """(
               exists (
                   select from {activities_table} as activities
                   where activities.customer_id = population.customer_id

@@ -45,32 +45,56 @@ def for_each_partition_chunk(
     ``chunk_rows`` rows (all in one frame, possibly empty, when None), as one COPY streams
     them: a caller holds one chunk, never the whole partition, however big a tenant is."""
     selected = ", ".join(f'rows_."{column}"' for column in columns) if columns else "rows_.*"
-    query = (
-        f"select {selected} from {table} as rows_ "
-        "join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)"
+    with engine.connect() as connection:
+        want_partitions(connection, as_of_date, tenant_ids)
+        copy_rows(
+            connection,
+            f"select {selected} from {table} as rows_ "
+            "join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)",
+            handle,
+            chunk_rows,
+        )
+        connection.rollback()  # drops the temporary table; nothing was written
+
+
+def want_partitions(connection: Connection, as_of_date: date, tenant_ids: Sequence[str]) -> None:
+    """pg_temp.wanted_partitions (as_of_date, tenant_id) of the day and tenants, dropped when the
+    connection's transaction ends: what a COPY joins instead of binding the tenant ids."""
+    connection.execute(
+        text("create temporary table wanted_partitions (as_of_date date, tenant_id text) on commit drop")
     )
-    raw = engine.raw_connection()
-    try:
-        with raw.cursor() as cursor:
-            cursor.execute(
-                "create temporary table wanted_partitions (as_of_date date, tenant_id text) on commit drop"
-            )
-            cursor.execute(
-                "insert into pg_temp.wanted_partitions select %s, unnest(%s::text[])",
-                (as_of_date, list(tenant_ids)),
-            )
-            # Unanalyzed, a temporary table is planned at ~1,270 rows: the planner then merge-joins
-            # the partitioned table's whole index, every day of history, for each read (6 s for
-            # one tenant's 31k rows after 13 days at `large`; 0.04 s analyzed).
-            cursor.execute("analyze pg_temp.wanted_partitions")
-            cursor.execute(f"{query} limit 0")
-            types = {column.name: column.type_code for column in cursor.description}
-            sink = _CsvChunks(chunk_rows, lambda text: handle(_parse(text, types)))
-            cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header, null '{_NULL}')", sink)
-            sink.hand_on_rest()
-        raw.rollback()  # drops the temporary table; nothing was written
-    finally:
-        raw.close()
+    connection.execute(
+        text("insert into pg_temp.wanted_partitions select :day, unnest(cast(:tenants as text[]))"),
+        {"day": as_of_date, "tenants": list(tenant_ids)},
+    )
+    # Unanalyzed, a temporary table is planned at ~1,270 rows: the planner then merge-joins
+    # the partitioned table's whole index, every day of history, for each read (6 s for
+    # one tenant's 31k rows after 13 days at `large`; 0.04 s analyzed).
+    connection.execute(text("analyze pg_temp.wanted_partitions"))
+
+
+def copy_rows(
+    connection: Connection,
+    query: str,
+    handle: Callable[[pd.DataFrame], object],
+    chunk_rows: int | None = None,
+) -> None:
+    """Runs ``query`` (SQL text without parameters: what it needs comes from temporary tables
+    filled with bound ones) through COPY in the connection's transaction and hands its rows on
+    as for_each_partition_chunk does, typed from the query's column types."""
+    with connection.connection.cursor() as cursor:
+        cursor.execute(f"{query} limit 0")
+        types = {column.name: column.type_code for column in cursor.description}
+        sink = _CsvChunks(chunk_rows, lambda text: handle(_parse(text, types)))
+        cursor.copy_expert(f"copy ({query}) to stdout with (format csv, header, null '{_NULL}')", sink)
+        sink.hand_on_rest()
+
+
+def read_query_rows(connection: Connection, query: str) -> pd.DataFrame:
+    """All rows of copy_rows's ``query`` in one frame."""
+    frames: list[pd.DataFrame] = []
+    copy_rows(connection, query, frames.append)
+    return frames[0]
 
 
 class _CsvChunks(io.TextIOBase):

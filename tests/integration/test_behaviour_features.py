@@ -19,11 +19,12 @@ import pytest
 from sqlalchemy import text
 
 from crm_scoring.app import operations
-from crm_scoring.scope import days_with_observed_horizon
+from crm_scoring.scope import DayScope, days_with_observed_horizon
 from crm_scoring.settings import ALL_ACTIVE_POPULATION, AT_RISK_POPULATION
 from crm_scoring.warehouse.labels import churn_labels
 from crm_scoring.warehouse.model_inputs import (
     feature_columns,
+    prediction_frame,
     top_activity_types,
     training_frame,
     training_labels,
@@ -381,9 +382,11 @@ def test_the_at_risk_population_leaves_out_who_was_already_silent_for_the_horizo
 ) -> None:
     at_risk = partial(_labels, engine, settings, [DAY], LABEL_WINDOW_END, AT_RISK_POPULATION)
     assert at_risk() == AT_RISK_LABELS
+    assert _predicted(engine, settings) == (set(AT_RISK_LABELS), 1)
     # b3's last activity before AS_OF: just over 60 days back stays out; exactly 60 days back
     # (the window's first instant) and 59 days back bring it in, labelled as before (it was
-    # active at AS_OF: stayed).
+    # active at AS_OF: stayed). The day's predictions cover the same customers: the features
+    # were built without these activities, so the probe of the source finds them.
     for days_ago, expected in (
         (60 + 1 / 24, AT_RISK_LABELS),
         (60, EXPECTED_LABELS),
@@ -391,6 +394,16 @@ def test_the_at_risk_population_leaves_out_who_was_already_silent_for_the_horizo
     ):
         with _extra_activities(engine, settings, [activity("b3", "LOGIN", ago(days_ago), id="b3-before")]):
             assert at_risk() == expected, days_ago
+            assert _predicted(engine, settings) == (set(expected), len(EXPECTED_LABELS) - len(expected))
+
+
+def _predicted(engine, settings) -> tuple[set[tuple[str, str]], int]:
+    """The (tenant, customer) prediction_frame gives for DAY with a 60-day at-risk horizon, and
+    how many ACTIVE customers it left out."""
+    frame, left_out = prediction_frame(
+        engine, settings, DayScope(DAY, ("acme", "globex"), AS_OF), ago(60), ["LOGIN"]
+    )
+    return set(zip(frame["tenant_id"], frame["customer_id"], strict=True)), left_out
 
 
 @contextmanager
