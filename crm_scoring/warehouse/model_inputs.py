@@ -114,36 +114,40 @@ def _behaviour_rows(
         ),
         {"types": list(activity_types)},
     )
-    connection.execute(text("analyze pg_temp.wanted_types"))
     slots = [(position, window) for position in range(len(activity_types)) for window in TYPE_COUNT_WINDOWS]
     positional = [f"t{position}_{window}" for position, window in slots]
-    sums = ", ".join(
-        f"sum(counts.{window}) filter (where types.position = {position}) as t{position}_{window}"
+    sums = "".join(
+        f", sum(counts.{window}) filter (where types.position = {position}) as t{position}_{window}"
         for position, window in slots
     )
-    type_counts = (
-        f"""left join (
-            select counts.tenant_id, counts.customer_id, {sums}
-            from {_table(settings, "customer_activity_type_counts")} as counts
-            join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)
-            join pg_temp.wanted_types as types using (activity_type)
-            group by counts.tenant_id, counts.customer_id
-        ) as type_counts using (tenant_id, customer_id)"""
-        if activity_types
-        else ""
-    )
-    counted = "".join(f", coalesce(type_counts.{column}, 0)::bigint as {column}" for column in positional)
     population = (
         "join pg_temp.model_population as population using (tenant_id, customer_id) where population.kept"
         if in_model_population
         else ""
     )
+    # A table of its own, indexed: joined as a subquery, the pivot was re-aggregated for every
+    # customer whenever the planner misjudged the population join as one row (30 s instead of
+    # 0.3 s for a tenant of 7,655 customers).
+    connection.execute(
+        text(
+            f"""create temporary table type_counts on commit drop as
+            select counts.tenant_id, counts.customer_id{sums}
+            from {_table(settings, "customer_activity_type_counts")} as counts
+            join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)
+            join pg_temp.wanted_types as types using (activity_type)
+            {population}
+            group by counts.tenant_id, counts.customer_id"""
+        )
+    )
+    connection.execute(text("create index on pg_temp.type_counts (customer_id)"))
+    connection.execute(text("analyze pg_temp.type_counts"))
+    counted = "".join(f", coalesce(type_counts.{column}, 0)::bigint as {column}" for column in positional)
     frame = read_query_rows(
         connection,
         f"""select features.*{counted}
         from {_table(settings, "customer_behaviour_features")} as features
         join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)
-        {type_counts}
+        left join pg_temp.type_counts as type_counts using (tenant_id, customer_id)
         {population}""",
     )
     return frame.rename(columns=dict(zip(positional, _type_count_columns(activity_types), strict=True)))
