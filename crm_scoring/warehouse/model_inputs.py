@@ -114,6 +114,7 @@ def _behaviour_rows(
         ),
         {"types": list(activity_types)},
     )
+    connection.execute(text("analyze pg_temp.wanted_types"))
     slots = [(position, window) for position in range(len(activity_types)) for window in TYPE_COUNT_WINDOWS]
     positional = [f"t{position}_{window}" for position, window in slots]
     sums = "".join(
