@@ -102,43 +102,35 @@ def _behaviour_rows(
     """The wanted partitions' customer_behaviour_features with the activity types' counts
     pivoted into columns by PostgreSQL (instead of reading a row per customer and type);
     only pg_temp.model_population's kept customers when ``in_model_population``. Activity types
-    are data: they reach SQL through a temporary table, the columns are named by position."""
-    connection.execute(
-        text("create temporary table wanted_types (position integer, activity_type text) on commit drop")
-    )
-    connection.execute(
-        text(
-            "insert into pg_temp.wanted_types "
-            "select position - 1, activity_type from unnest(cast(:types as text[])) "
-            "with ordinality as types (activity_type, position)"
-        ),
-        {"types": list(activity_types)},
-    )
-    connection.execute(text("analyze pg_temp.wanted_types"))
+    are data: they reach SQL as bound parameters, the columns are named by position."""
     slots = [(position, window) for position in range(len(activity_types)) for window in TYPE_COUNT_WINDOWS]
     positional = [f"t{position}_{window}" for position, window in slots]
     sums = "".join(
-        f", sum(counts.{window}) filter (where types.position = {position}) as t{position}_{window}"
+        f", sum(counts.{window}) filter (where counts.activity_type = :type_{position}) "
+        f"as t{position}_{window}"
         for position, window in slots
     )
     population = (
-        "join pg_temp.model_population as population using (tenant_id, customer_id) where population.kept"
+        "join pg_temp.model_population as population using (tenant_id, customer_id)"
         if in_model_population
         else ""
     )
+    kept = "and population.kept" if in_model_population else ""
     # A table of its own, indexed: joined as a subquery, the pivot was re-aggregated for every
     # customer whenever the planner misjudged the population join as one row (30 s instead of
-    # 0.3 s for a tenant of 7,655 customers).
+    # 30 ms for a tenant of 7,655 customers).
     connection.execute(
         text(
             f"""create temporary table type_counts on commit drop as
             select counts.tenant_id, counts.customer_id{sums}
             from {_table(settings, "customer_activity_type_counts")} as counts
             join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)
-            join pg_temp.wanted_types as types using (activity_type)
             {population}
+            where counts.activity_type = any(:types) {kept}
             group by counts.tenant_id, counts.customer_id"""
-        )
+        ),
+        {"types": list(activity_types)}
+        | {f"type_{position}": kind for position, kind in enumerate(activity_types)},
     )
     connection.execute(text("create index on pg_temp.type_counts (customer_id)"))
     connection.execute(text("analyze pg_temp.type_counts"))
@@ -149,7 +141,8 @@ def _behaviour_rows(
         from {_table(settings, "customer_behaviour_features")} as features
         join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)
         left join pg_temp.type_counts as type_counts using (tenant_id, customer_id)
-        {population}""",
+        {population}
+        where true {kept}""",
     )
     return frame.rename(columns=dict(zip(positional, _type_count_columns(activity_types), strict=True)))
 
