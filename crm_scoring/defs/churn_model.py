@@ -3,13 +3,14 @@ a tenant has seen enough churn, pooled across tenants where not, else none; ever
 its validation figures land in the model registry (analytics.model_registry)."""
 
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import dagster as dg
 
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.model.metrics import FIGURE_LABELS, FIGURES
 from crm_scoring.model.split import labelled_month_ends
-from crm_scoring.model.training import NO_MODEL, TrainedScope, train_churn_models
+from crm_scoring.model.training import NO_MODEL, TrainedScope, train_churn_models_by_tenant
 from crm_scoring.scope import as_of_instant
 from crm_scoring.settings import (
     CHURN_MODEL_MIN_CHURNERS_ENV,
@@ -19,7 +20,7 @@ from crm_scoring.settings import (
     load_churn_model_config,
     load_settings,
 )
-from crm_scoring.warehouse.model_inputs import labelled_training_frame
+from crm_scoring.warehouse.model_inputs import labelled_rows, training_labels
 from crm_scoring.warehouse.model_registry import save_training_run
 
 CHURN_MODEL_JOB_NAME = "churn_model_job"
@@ -78,7 +79,7 @@ def churn_model(
             "profile_history",
         )
     )
-    frame = labelled_training_frame(
+    labels = training_labels(
         warehouse.engine,
         settings,
         tenant_ids,
@@ -88,10 +89,12 @@ def churn_model(
         population=population,
     )
     context.log.info(
-        f"{len(frame)} labelled customer-days ({population}) over {len(days)} month-ends, "
+        f"{len(labels)} labelled customer-days ({population}) over {len(days)} month-ends, "
         f"{len(tenant_ids)} tenants"
     )
-    scopes = train_churn_models(frame, model_config, tenant_ids)
+    scopes = train_churn_models_by_tenant(
+        labels, partial(labelled_rows, warehouse.engine, settings), model_config, tenant_ids
+    )
     versions = save_training_run(
         warehouse.engine,
         warehouse.analytics_schema,
@@ -104,7 +107,7 @@ def churn_model(
             "observed_until": observed_until.isoformat(),
             "labelled_days": ", ".join(day.isoformat() for day in days),
             "population": population,
-            "labelled_rows": len(frame),
+            "labelled_rows": len(labels),
             "models_trained": sum(scope.kind != NO_MODEL for scope in scopes),
             "model_versions": ", ".join(versions),
             "tenants": dg.MetadataValue.md(scopes_markdown(scopes)),

@@ -5,9 +5,11 @@ customer churned within the horizon after as_of) and numeric feature columns; op
 specification's ``churn_risk_score``, which is compared with, never learned from.
 
 Per tenant: a model of its own when its training range holds at least ``min_tenant_churners``
-churners; else the pooled model (trained on every tenant's rows, with tenant-level features) if
-the tenant has at least ``min_pooled_churners`` churners of its own and all tenants together
-reach ``min_tenant_churners``; else no model. Each outcome carries its reason in words.
+churners; else the pooled model (trained on every tenant's rows, at most
+``pooled_customers_per_other_tenant`` customers of each tenant it does not serve, with
+tenant-level features) if the tenant has at least ``min_pooled_churners`` churners of its own
+and all tenants together reach ``min_tenant_churners``; else no model. Each outcome carries its
+reason in words. Only one model's rows are held in memory at a time (train_churn_models_by_tenant).
 
 Each model is trained on its training days, calibrated on its validation days and judged there
 (split.py); ranking figures read the raw model score, probability figures the calibrated
@@ -19,7 +21,7 @@ model, its figures saying why.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -40,6 +42,7 @@ from crm_scoring.model.split import NotEnoughHistory, TimeSplit, time_split
 
 KEY_COLUMNS = ("as_of_date", "tenant_id", "customer_id", "as_of")
 LABEL = "churned"
+LABEL_KEYS = ("as_of_date", "tenant_id", "customer_id", LABEL)
 RULE_SCORE = "churn_risk_score"
 # Profile fields are read from today's row for earlier days unless the history holds them
 # (docs/point-in-time.md), so a model would learn the future from them: today's lifetime value
@@ -85,6 +88,10 @@ class ModelConfig:
     bootstrap_replicates: int = 200
     ece_bins: int = 10
     seed: int = 7
+    # The pooled model learns from every tenant, but from a tenant it does not serve only this
+    # many customers: a large tenant would otherwise drown the small ones it is for, and every
+    # tenant's rows would be held at once.
+    pooled_customers_per_other_tenant: int = 2_000
     booster: BoosterSettings = field(default_factory=BoosterSettings)
     # Whom the training rows hold (settings.CHURN_MODEL_POPULATIONS): the frame is selected in
     # the warehouse; kept here so the registry's parameters say which population its figures are on.
@@ -279,21 +286,36 @@ def decide_scopes(
 def train_churn_models(
     frame: pd.DataFrame, config: ModelConfig | None = None, tenant_ids: Sequence[str] = ()
 ) -> list[TrainedScope]:
-    """Every tenant's outcome (those of the frame and ``tenant_ids``): one TrainedScope per
-    per-tenant model, one for the pooled model (serving its tenants), one per tenant without a
-    model. A scope that fails to train becomes "none" with the error as its reason; the other
-    tenants are not affected."""
-    config = config or ModelConfig()
+    """train_churn_models_by_tenant on a frame held in memory: its labels, its rows."""
     _check_columns(frame)
     frame = frame.reset_index(drop=True)
-    features = feature_columns(frame)
-    decisions = decide_scopes(frame, config, tenant_ids)
+    return train_churn_models_by_tenant(
+        frame[list(LABEL_KEYS)], lambda labels: frame.loc[labels.index], config, tenant_ids
+    )
+
+
+def train_churn_models_by_tenant(
+    labels: pd.DataFrame,
+    load_rows: Callable[[pd.DataFrame], pd.DataFrame],
+    config: ModelConfig | None = None,
+    tenant_ids: Sequence[str] = (),
+) -> list[TrainedScope]:
+    """Every tenant's outcome (those of ``labels`` and ``tenant_ids``): one TrainedScope per
+    per-tenant model, one for the pooled model (serving its tenants), one per tenant without a
+    model. The scopes are decided from the labels (LABEL_KEYS) alone; ``load_rows(some labels)``
+    gives those labelled rows with their features, asked for one tenant at a time and once for
+    the pooled model (pooled_labels), so that no more than one model's rows are held at once. A
+    scope that fails to train becomes "none" with the error as its reason; the other tenants
+    are not affected."""
+    config = config or ModelConfig()
+    _check_columns(labels)
+    decisions = decide_scopes(labels, config, tenant_ids)
     scopes = []
     for decision in decisions:
         served, reasons = (decision.tenant_id,), {decision.tenant_id: decision.reason}
         if decision.kind == PER_TENANT:
-            rows = frame[frame["tenant_id"] == decision.tenant_id]
-            own = own_type_columns(rows, features)
+            rows = load_rows(labels[labels["tenant_id"] == decision.tenant_id])
+            own = own_type_columns(rows, feature_columns(rows))
             scopes.append(_better_than_chance(_fit_or_none(rows, own, served, PER_TENANT, reasons, config)))
         elif decision.kind == NO_MODEL:
             scopes.append(_no_model(served, reasons, config))
@@ -301,8 +323,31 @@ def train_churn_models(
     if pooled:
         reasons = {decision.tenant_id: decision.reason for decision in pooled}
         served = tuple(decision.tenant_id for decision in pooled)
-        scopes.append(_better_than_chance(_fit_or_none(frame, features, served, POOLED, reasons, config)))
+        rows = load_rows(pooled_labels(labels, served, config.pooled_customers_per_other_tenant))
+        scopes.append(
+            _better_than_chance(_fit_or_none(rows, feature_columns(rows), served, POOLED, reasons, config))
+        )
     return scopes
+
+
+def pooled_labels(
+    labels: pd.DataFrame, served: Sequence[str], customers_per_other_tenant: int
+) -> pd.DataFrame:
+    """The pooled model's rows: every row of the tenants it serves and, of each other tenant, the
+    rows of at most ``customers_per_other_tenant`` of its customers, always the same ones (those
+    whose id hashes lowest: pandas' hash has a fixed key)."""
+    others = ~labels["tenant_id"].isin(served)
+    customers = labels.loc[others, ["tenant_id", "customer_id"]].drop_duplicates()
+    order = pd.util.hash_pandas_object(customers, index=False).to_numpy()
+    sampled = (
+        customers.assign(order=order)
+        .sort_values(["tenant_id", "order"])
+        .groupby("tenant_id", sort=False)
+        .head(customers_per_other_tenant)
+    )
+    keys = pd.MultiIndex.from_frame(labels[["tenant_id", "customer_id"]])
+    chosen = keys.isin(pd.MultiIndex.from_frame(sampled[["tenant_id", "customer_id"]]))
+    return labels[~others.to_numpy() | chosen]
 
 
 def _better_than_chance(scope: TrainedScope) -> TrainedScope:
@@ -475,6 +520,6 @@ def _pool_churners(frame: pd.DataFrame, days: pd.Series, config: ModelConfig) ->
 
 
 def _check_columns(frame: pd.DataFrame) -> None:
-    missing = [column for column in ("as_of_date", "tenant_id", "customer_id", LABEL) if column not in frame]
+    missing = [column for column in LABEL_KEYS if column not in frame]
     if missing:
         raise ValueError(f"the training frame lacks {', '.join(missing)}")

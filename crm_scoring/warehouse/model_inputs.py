@@ -1,7 +1,7 @@
 """What the learned churn model reads: behaviour features with per-type activity counts as
 columns (training_frame), the activity types to make columns of (top_activity_types), the
-labels (training_labels), and all of it joined into the model's training rows with the rule
-score to compare with (labelled_training_frame).
+labels (training_labels), and the labelled rows with their features and the rule score to
+compare with (labelled_rows; labelled_training_frame: both).
 
 Partitions are read with COPY (warehouse/reads): tenant ids and activity types reach SQL
 through temporary tables filled with bound parameters; table names are schema-qualified from
@@ -243,18 +243,31 @@ def labelled_training_frame(
 ) -> pd.DataFrame:
     """The churn model's training rows: one per customer of ``population`` (ACTIVE on a day of
     ``days`` and, for at_risk, not already churned then) whose horizon passed by
-    ``observed_until`` (training_labels), with ``churned``, the behaviour
-    features and per-type counts of tenant_activity_types (training_frame), and the rule's
-    ``churn_risk_score`` (never a feature: model/training.NEVER_FEATURES). Days without a
+    ``observed_until`` (training_labels), with its features (labelled_rows). Days without a
     label (horizon still open) or without scores (never scored) give no row."""
     labels = training_labels(engine, settings, tenant_ids, days, observed_until, population)
-    labelled = sorted({_day(value) for value in labels["as_of_date"]})
-    types = tenant_activity_types(engine, settings, tenant_ids, labelled)
-    features = training_frame(engine, settings, tenant_ids, labelled, types)
+    return labelled_rows(engine, settings, labels)
+
+
+def labelled_rows(engine: Engine, settings: Settings, labels: pd.DataFrame) -> pd.DataFrame:
+    """The labelled customer-days of ``labels`` (training_labels' columns) with ``churned``, the
+    behaviour features and per-type counts of tenant_activity_types of their tenants
+    (training_frame), and the rule's ``churn_risk_score`` (never a feature:
+    model/training.NEVER_FEATURES), sorted by day, tenant and customer. Read a tenant at a time:
+    a tenant's features are read for all its customers, then kept for the labelled ones."""
+    labels = _with_dates(labels)
+    days = sorted(set(labels["as_of_date"]))
+    tenant_ids = sorted(set(labels["tenant_id"]))
+    types = tenant_activity_types(engine, settings, tenant_ids, days)
     keys = ["as_of_date", "tenant_id", "customer_id"]
-    frame = _with_dates(features).merge(_with_dates(labels), on=keys, how="inner")
-    frame = frame.merge(_with_dates(rule_scores(engine, settings, tenant_ids, labelled)), on=keys, how="left")
-    return frame.sort_values(keys, ignore_index=True)
+    frames = []
+    for tenant_id, tenant_labels in labels.groupby("tenant_id", sort=True):
+        features = _with_dates(training_frame(engine, settings, [tenant_id], days, types))
+        scores = _with_dates(rule_scores(engine, settings, [tenant_id], days))
+        frames.append(features.merge(tenant_labels, on=keys, how="inner").merge(scores, on=keys, how="left"))
+    if not frames:
+        return labels.iloc[:0]
+    return pd.concat(frames, ignore_index=True).sort_values(keys, ignore_index=True)
 
 
 def _with_dates(frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,7 @@ Small metric examples are worked out by hand in the comments."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -24,7 +25,9 @@ from crm_scoring.model.training import (
     feature_columns,
     naive_scores,
     own_type_columns,
+    pooled_labels,
     train_churn_models,
+    train_churn_models_by_tenant,
 )
 from crm_scoring.settings import (
     CHURN_MODEL_POPULATION_ENV,
@@ -313,6 +316,42 @@ def test_a_tenant_with_too_few_churners_is_pooled_or_gets_no_model() -> None:
     assert pooled.trained_on == ("big", "small", "tiny")
     assert "tenant__training_churn_rate" in pooled.model.features
     assert pooled.metrics["small"]["rows"] == 3 * 12
+
+
+def test_training_holds_one_models_rows_at_a_time_and_equals_training_on_the_whole_frame() -> None:
+    frame = pd.concat(
+        [synthetic({"big": 300, "other": 300}, seed=1), synthetic({"small": 12}, seed=2)], ignore_index=True
+    )
+    asked: list[set[str]] = []
+
+    def load_rows(labels: pd.DataFrame) -> pd.DataFrame:
+        asked.append(set(labels["tenant_id"]))
+        return frame.loc[labels.index]
+
+    labels = frame[["as_of_date", "tenant_id", "customer_id", "churned"]]
+    config = replace(CONFIG, pooled_customers_per_other_tenant=100)
+    by_tenant = train_churn_models_by_tenant(labels, load_rows, config)
+    # one call per tenant with a model of its own, then one for the pooled model
+    assert asked == [{"big"}, {"other"}, {"big", "other", "small"}]
+    whole = train_churn_models(frame, config)
+    assert [(s.kind, s.tenant_ids, s.model.booster.model_text) for s in by_tenant] == [
+        (s.kind, s.tenant_ids, s.model.booster.model_text) for s in whole
+    ]
+    pooled = next(scope for scope in by_tenant if scope.kind == POOLED)
+    # small's 12 customers on 8 training days, and 100 customers of each other tenant
+    assert pooled.parameters["training_rows"] == (12 + 100 + 100) * 8
+
+
+def test_the_pooled_model_takes_every_row_of_its_tenants_and_the_same_few_customers_of_the_others() -> None:
+    labels = synthetic({"big": 50, "small": 3}, days=MONTH_STARTS[:4])
+    chosen = pooled_labels(labels, ["small"], customers_per_other_tenant=10)
+    assert (chosen["tenant_id"] == "small").sum() == 3 * 4
+    big = chosen[chosen["tenant_id"] == "big"]
+    # 10 of big's customers, each on all 4 days: a customer is sampled, not a row
+    assert big.groupby("customer_id").size().tolist() == [4] * 10
+    shuffled = labels.sample(frac=1.0, random_state=3)
+    assert sorted(pooled_labels(shuffled, ["small"], 10)["customer_id"]) == sorted(chosen["customer_id"])
+    assert len(pooled_labels(labels, ["small"], customers_per_other_tenant=0)) == 3 * 4
 
 
 def test_no_pooled_model_when_all_tenants_together_have_too_few_churners() -> None:
