@@ -177,3 +177,10 @@ def expected_calibration_error(probabilities: npt.ArrayLike, churned: npt.ArrayL
     if ece is None:
         raise ValueError("no customer to calibrate")
     return ece
+
+
+def auc(scores: npt.ArrayLike, churned: npt.ArrayLike) -> float | None:
+    """The AUC alone (ties count half), no interval; None without both outcomes."""
+    scores, churned = np.asarray(scores, dtype=np.float64), np.asarray(churned, dtype=bool)
+    population = _Population(scores, None, churned, budget_fraction=0.05, ece_bins=1)
+    return population.figures(np.ones(len(scores)))["auc"]
