@@ -14,6 +14,7 @@ from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 from dagster._core.workspace.load import location_origins_from_yaml_paths
 from sqlalchemy import Engine, text
 
+from crm_scoring.app import operations
 from crm_scoring.definitions import build_definitions
 from crm_scoring.defs.sensors import isolate_failed_tenants
 from crm_scoring.settings import PROJECT_ROOT, Settings
@@ -139,3 +140,47 @@ def test_one_failing_tenant_is_isolated_named_and_on_the_jobs_page(
     assert "Rerunning 1 failed tenant(s): globex" in rerun.stdout
     scored = crm_scoring("status", "--date", day, home=tmp_path, **cli_database)
     assert f"{day}: 2 materialized, 0 failed" in scored.stdout
+
+
+@pytest.fixture
+def profile_twice(engine: Engine, settings: Settings, load_sources):
+    """globex's g1 twice, in a source table without the contract's primary key."""
+    load_sources(dataset.SOURCES)
+    table = f"{settings.source_schema}.customer_profiles"
+    with engine.begin() as connection:
+        connection.execute(text(f"alter table {table} drop constraint customer_profiles_pkey"))
+        connection.execute(text(f"insert into {table} select * from {table} where id = 'g1'"))
+    yield "globex"
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"delete from {table} where ctid not in (select min(ctid) from {table} group by id)")
+        )
+        connection.execute(
+            text(f"alter table {table} add constraint customer_profiles_pkey primary key (id)")
+        )
+
+
+def test_a_customer_twice_in_a_partition_fails_only_its_tenant(
+    instance, engine, settings, profile_twice, tmp_path: Path
+) -> None:
+    # No dbt test looks for it: the unique index on customer_features' key refuses the second
+    # row as the build writes it, and the isolation runs pin the failure to the tenant.
+    registered = operations.sync_tenants(instance, engine, settings)
+    log = tmp_path / "run.log"
+    outcomes = operations.score_day(instance, dataset.DAY, registered, None, log)
+    assert [(o.first_tenant, o.last_tenant, o.success) for o in outcomes] == [
+        ("acme", "globex", False),
+        ("acme", "acme", True),
+        ("globex", "globex", False),
+    ]
+    assert "customer_features_pk" in log.read_text()
+    with engine.connect() as connection:
+        scored = connection.execute(
+            text(
+                f"select tenant_id, count(*) from {settings.analytics_schema}.customer_features "
+                "where as_of_date = :day group by tenant_id"
+            ),
+            {"day": dataset.DAY},
+        ).all()
+    # acme's c1, c2, c3 (INACTIVE), c6, c7, c8; not c4 (MERGED) nor c5 (deleted before as_of)
+    assert dict(scored) == {"acme": 6}
