@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -218,7 +218,7 @@ def _demo(args: argparse.Namespace) -> int:
         engine,
         settings.source_schema,
         synthetic.SIZES["demo"],
-        end=datetime.now(UTC),
+        end=operations.synthetic_history_end(settings),
         seed=args.seed,
         replace=True,
     )
@@ -465,7 +465,7 @@ def _generate(args: argparse.Namespace) -> int:
         engine,
         settings.source_schema,
         _size(args),
-        end=datetime.now(UTC),
+        end=operations.synthetic_history_end(settings),
         seed=args.seed,
         replace=args.replace,
     )
@@ -515,7 +515,6 @@ def _size(args: argparse.Namespace):
 
 def _bench(args: argparse.Namespace) -> int:
     from crm_scoring.devtools import bench
-    from crm_scoring.scope import as_of_instant
 
     settings, engine = _ready_database()
     day = operations.today_in(settings) - timedelta(days=1)
@@ -523,13 +522,14 @@ def _bench(args: argparse.Namespace) -> int:
         size = _size(args)
         print(f"Generating {args.size} ({args.data}): {size}")
         started = time.monotonic()
-        # History ends when the scored day does: the profiles' rows are then the state of that
-        # day, which the baseline (reading today's rows, as the specification does) also sees.
+        # History ends when the scored day (yesterday) does: the profiles' rows are then the
+        # state of that day, which the baseline (reading today's rows, as the specification
+        # does) also sees.
         counts = _generator(args.data)(
             engine,
             settings.source_schema,
             size,
-            end=as_of_instant(day, settings.tz),
+            end=operations.synthetic_history_end(settings),
             seed=args.seed,
             replace=True,
         )

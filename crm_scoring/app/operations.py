@@ -24,7 +24,7 @@ from dagster._core.remote_origin import (
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from sqlalchemy import Engine
 
-from crm_scoring.scope import tenant_partition_key
+from crm_scoring.scope import as_of_instant, tenant_partition_key
 from crm_scoring.settings import DATABASE_URL_ENV, PROJECT_ROOT, Settings, load_settings
 from crm_scoring.warehouse import migrations
 from crm_scoring.warehouse.schema import apply_ddl, relation_exists, source_ddl
@@ -328,6 +328,13 @@ def _execute(
 
 def today_in(settings: Settings) -> date:
     return datetime.now(settings.tz).date()
+
+
+def synthetic_history_end(settings: Settings) -> datetime:
+    """Where generated data ends: the end of yesterday, the latest day a run scores by default.
+    Not the current instant: the same seed then loads the same rows all day long (ending "now",
+    every event moved with the clock, and a day's counts with it)."""
+    return as_of_instant(today_in(settings) - timedelta(days=1), settings.tz)
 
 
 @dataclass(frozen=True)

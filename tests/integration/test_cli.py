@@ -214,6 +214,35 @@ def test_train_model_says_why_a_tenant_has_no_model(tmp_path: Path, cli_database
     assert bad.returncode == 2 and "--observed-until '2026-02-30' is not a date" in bad.stderr
 
 
+def test_generate_loads_the_same_rows_for_the_same_seed(
+    tmp_path: Path, cli_database, engine, settings
+) -> None:
+    # Generated history ends at the end of yesterday, not at the instant of the command: two
+    # runs a few seconds apart (the same day) load identical rows, event times included.
+    def loaded() -> list[tuple[str, int, str]]:
+        result = crm_scoring(
+            "generate", "--size", "demo", "--data", "honest", "--replace", home=tmp_path, **cli_database
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        with engine.connect() as connection:
+            return [
+                (
+                    table,
+                    *connection.execute(
+                        text(
+                            f"select count(*), md5(string_agg(md5(t::text), '' order by t.id)) "
+                            f"from {settings.source_schema}.{table} as t"
+                        )
+                    ).one(),
+                )
+                for table in ("customer_profiles", "activities", "campaign_interactions", "customer_notes")
+            ]
+
+    first = loaded()
+    assert first == loaded()
+    assert all(count > 0 for _, count, _ in first)
+
+
 def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_path: Path) -> None:
     """The benchmark at a tiny size on its own embedded database: the graph, the specification's
     per-profile baseline and the two limits in one run, and the baseline's scores must equal
