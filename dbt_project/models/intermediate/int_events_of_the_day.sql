@@ -33,7 +33,9 @@ dated as (
     from {{ ref(source.model) }} as events
     {%- if undated %}
     cross join days
-    where events.{{ source.at }} is null or not isfinite(events.{{ source.at }})
+    -- = not isfinite(...), spelled so that the time index and the null-time index find them:
+    -- as "not isfinite" it was a scan of the whole table every day (4.2 s at `large`).
+    where events.{{ source.at }} is null or events.{{ source.at }} in ('infinity', '-infinity')
     {%- else %}
     inner join days
         on events.{{ source.at }} >= days.since_1d and events.{{ source.at }} < days.as_of
