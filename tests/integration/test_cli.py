@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -241,6 +241,39 @@ def test_generate_loads_the_same_rows_for_the_same_seed(
     first = loaded()
     assert first == loaded()
     assert all(count > 0 for _, count, _ in first)
+
+
+def test_active_days_count_the_hour_a_dst_change_adds_to_the_90_day_window(
+    tmp_path: Path, cli_database, load_sources, engine, settings
+) -> None:
+    # Europe/Berlin, day 2026-11-01: as_of = 2026-11-02 00:00 CET = 2026-11-01 23:00 UTC, and
+    # the window starts 90 calendar days before, 2026-08-04 00:00 CEST = 2026-08-03 22:00 UTC:
+    # 90 days and an hour (the clocks went back on 2026-10-25). An activity in that extra first
+    # hour is day ceil((90 days + 30 min) / 1 day) - 1 = 90 of the window: one more active day,
+    # beside one on day 0 (an hour before as_of) and two on day 1 (one active day).
+    load_sources(
+        {
+            "customer_profiles": [dataset.profile("d1", "acme")],
+            "activities": [
+                dataset.activity("d1", "LOGIN", datetime(2026, 8, 3, 22, 30, tzinfo=UTC)),
+                dataset.activity("d1", "LOGIN", datetime(2026, 11, 1, 22, 0, tzinfo=UTC)),
+                dataset.activity("d1", "LOGIN", datetime(2026, 10, 31, 21, 0, tzinfo=UTC)),
+                dataset.activity("d1", "LOGIN", datetime(2026, 10, 31, 12, 0, tzinfo=UTC)),
+            ],
+        }
+    )
+    berlin = cli_database | {"CRM_SCORING_TIMEZONE": "Europe/Berlin"}
+    result = crm_scoring("run", "--date", "2026-11-01", home=tmp_path, **berlin)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "select activity_count_90d, active_days_30d, active_days_90d "
+                f"from {settings.analytics_schema}.customer_behaviour_features "
+                "where customer_id = 'd1' and as_of_date = '2026-11-01'"
+            )
+        ).one()
+    assert tuple(row) == (4, 2, 3)
 
 
 def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_path: Path) -> None:
