@@ -323,11 +323,12 @@ def train_churn_models_by_tenant(
     config = config or ModelConfig()
     _check_columns(labels)
     decisions = decide_scopes(labels, config, tenant_ids)
+    positions = labels.groupby("tenant_id").indices
     scopes = []
     for decision in decisions:
         served, reasons = (decision.tenant_id,), {decision.tenant_id: decision.reason}
         if decision.kind == PER_TENANT:
-            rows = load_rows(labels[labels["tenant_id"] == decision.tenant_id])
+            rows = load_rows(labels.iloc[positions[decision.tenant_id]])
             own = own_type_columns(rows, feature_columns(rows))
             scopes.append(_better_than_chance(_fit_or_none(rows, own, served, PER_TENANT, reasons, config)))
         elif decision.kind == NO_MODEL:

@@ -47,20 +47,23 @@ def tuned_booster(
     or the days cannot be split (too few, or one outcome on a side)."""
     settings = [replace(base, **change) for change in candidates] or [base]
     described = [dict(change) for change in candidates] or [{}]
+
+    def untuned(why: str) -> Tuning:
+        return Tuning(settings[0], {"candidates": described, "chosen": 0, "why": why})
+
     if len(settings) == 1:
-        return Tuning(settings[0], {"candidates": described, "chosen": 0, "why": "one candidate"})
+        return untuned("one candidate")
     days = pd.Series(days)
     try:
         inner = time_split(
             days.unique(), horizon_days=horizon_days, validation_day_count=inner_validation_day_count
         )
     except NotEnoughHistory as error:
-        return Tuning(settings[0], {"candidates": described, "chosen": 0, "why": f"not tuned: {error}"})
+        return untuned(f"not tuned: {error}")
     fitted = days.isin(inner.training_days).to_numpy()
     judged = days.isin(inner.validation_days).to_numpy()
-    if len(set(churned[fitted])) < 2 or len(set(churned[judged])) < 2:
-        why = "not tuned: the inner split has one outcome on a side"
-        return Tuning(settings[0], {"candidates": described, "chosen": 0, "why": why})
+    if any(side.all() or not side.any() for side in (churned[fitted], churned[judged])):
+        return untuned("not tuned: the inner split has one outcome on a side")
     aucs = [
         auc(
             GradientBoosting.fit(features[fitted], churned[fitted], names, candidate, seed).predict(
