@@ -9,6 +9,10 @@
 -- A customer's active days are the bits set in a bit string, bit k for day k: one grouping by
 -- customer, where grouping by customer and day first made 5.8M groups at `large` and spilled to
 -- disk (10.5 s against 4.0 s). A day counts in the 30-day window when it holds an activity of it.
+-- date_part, not extract: extract's numeric arithmetic on each of 6.4M events cost 6 s more at
+-- `large` (the behaviour features' select 22.6 → 16.2 s). A double holds the seconds to the
+-- microsecond, so ceil still puts an event exactly k days before as_of on day k - 1 and one a
+-- microsecond earlier on day k.
 {%- set day_bits = 92 %}
 
 select
@@ -26,7 +30,7 @@ inner join {{ ref('stg_crm__activities') }} as activities
 cross join lateral (
     select set_bit(
         repeat('0', {{ day_bits }})::bit({{ day_bits }}),
-        (ceil(extract(epoch from days.as_of - activities.occurred_at) / 86400) - 1)::integer,
+        (ceil(date_part('epoch', days.as_of - activities.occurred_at) / 86400) - 1)::integer,
         1
     ) as active
 ) as day_bit
