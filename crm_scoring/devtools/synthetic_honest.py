@@ -242,7 +242,7 @@ def generate(
     return load_source_tables(
         engine,
         schema,
-        profiles(crm, rng, behaviour),
+        [profiles(crm, rng, behaviour)],
         activities=_activity_frames(crm),
         interactions=_interaction_frames(crm),
         notes=_note_frames(crm),
