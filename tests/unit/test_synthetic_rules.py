@@ -57,7 +57,7 @@ def test_a_churners_events_thin_out_over_the_decay_as_the_density_says() -> None
 
 
 def test_a_steady_customers_events_are_even_and_come_in_time_order_with_ids_in_order() -> None:
-    customers, events = _one_customer(churner=False, expected=50_000.0)
+    _, events = _one_customer(churner=False, expected=50_000.0)
     at = events["at"].to_numpy()
     assert (np.diff(at) >= 0).all()  # as a CRM appends them, across the weekly draws
     assert events["id"].tolist() == [f"e_{i}" for i in range(1, len(events) + 1)]
