@@ -23,7 +23,12 @@ from crm_scoring.warehouse.dbt_manifest import overridden_environment
 from crm_scoring.warehouse.locks import advisory_lock
 from crm_scoring.warehouse.migrations import SchemaOutdated, require_head
 from crm_scoring.warehouse.profile_history import Capture, capture_profile_changes
-from crm_scoring.warehouse.reads import for_each_partition_chunk, partition_row_counts, read_partition_rows
+from crm_scoring.warehouse.reads import (
+    for_each_partition_chunk,
+    partition_row_counts,
+    read_customer_rows,
+    read_partition_rows,
+)
 from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.scope_registry import registered_scope
 from crm_scoring.warehouse.tenants import distinct_tenant_ids, record_tenant_keys, tenants_for_keys
@@ -126,7 +131,20 @@ class WarehouseResource(dg.ConfigurableResource):
             self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, rows
         )
 
-    def for_each_chunk(self, table: str, scope: DayScope, handle: Callable[[pd.DataFrame], object]) -> None:
+    def read_customers(
+        self, table: str, scope: DayScope, customer_ids: Sequence[str], columns: Sequence[str]
+    ) -> pd.DataFrame:
+        return read_customer_rows(
+            self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, customer_ids, columns
+        )
+
+    def for_each_chunk(
+        self,
+        table: str,
+        scope: DayScope,
+        handle: Callable[[pd.DataFrame], object],
+        columns: Sequence[str] | None = None,
+    ) -> None:
         """The scope's rows of ``table`` handed to ``handle`` in chunks of at most
         CRM_SCORING_BATCH_CUSTOMERS rows: the bound holds inside a tenant bigger than it."""
         for_each_partition_chunk(
@@ -135,6 +153,7 @@ class WarehouseResource(dg.ConfigurableResource):
             scope.as_of_date,
             scope.tenant_ids,
             handle,
+            columns,
             chunk_rows=batch_customers(),
         )
 

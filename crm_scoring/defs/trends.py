@@ -5,12 +5,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import dagster as dg
+import pandas as pd
 
-from crm_scoring.defs.asset_helpers import scoring_config, tenant_counts
+from crm_scoring.defs.asset_helpers import scoring_config
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.config import ScoringConfigFile
-from crm_scoring.rules.trends import customer_trends, tenant_averages
+from crm_scoring.rules.trends import customer_trends, tenant_averages, tenant_totals
 from crm_scoring.scope import DayScope
 from crm_scoring.settings import RISING_RISK_ENV
 
@@ -43,33 +44,44 @@ def _trends_of_batch(
     configs: ScoringConfigFile,
     scope: DayScope,
 ) -> None:
-    """One batch of the day's tenants; its frames are freed before the next batch is read."""
-    history = {
-        days: warehouse.read_partition(
-            "customer_scores", replace(scope, as_of_date=scope.as_of_date - timedelta(days=days)), _SCORES
-        )
-        for days in (0, 7, 30)
-    }
+    """One batch of the day's tenants, its scores read in chunks of at most
+    CRM_SCORING_BATCH_CUSTOMERS customers, each with the same customers' scores of 7 and 30 days
+    before; the trends written chunk by chunk in one transaction, the tenant averages from the
+    chunks' totals. The step's memory does not grow with a tenant's size."""
     points = {
         tenant_id: configs.config_for(tenant_id).trends.rising_risk_points for tenant_id in scope.tenant_ids
     }
-    trends = customer_trends(history[0], history[7], history[30], points)
-    averages = tenant_averages(trends, scope.tenant_ids)
-    for frame in (trends, averages):
-        frame.insert(0, "as_of_date", scope.as_of_date)
-    warehouse.replace_partition("customer_score_trends", scope, trends)
+    totals: list[pd.DataFrame] = []
+    with warehouse.partition_writer("customer_score_trends", scope) as write:
+
+        def trends_of_chunk(today: pd.DataFrame) -> None:
+            past = [
+                warehouse.read_customers(
+                    "customer_scores",
+                    replace(scope, as_of_date=scope.as_of_date - timedelta(days=days)),
+                    today["customer_id"].tolist(),
+                    _SCORES,
+                )
+                for days in (7, 30)
+            ]
+            trends = customer_trends(today, *past, points)
+            totals.append(tenant_totals(trends))
+            trends.insert(0, "as_of_date", scope.as_of_date)
+            write(trends)
+
+        warehouse.for_each_chunk("customer_scores", scope, trends_of_chunk, _SCORES)
+    averages = tenant_averages(pd.concat(totals), scope.tenant_ids)
+    averages.insert(0, "as_of_date", scope.as_of_date)
     warehouse.replace_partition("tenant_daily_averages", scope, averages)
-    customers = tenant_counts(trends, scope.tenant_ids)
-    rising = tenant_counts(trends[trends["rising_risk"].astype(bool)], scope.tenant_ids)
     add_partition_metadata(
         context,
         scope.as_of_date,
         {
-            tenant_id: {
-                "customers": customers[tenant_id],
-                "rising_risk_customers": rising[tenant_id],
-                "rising_risk_points": points[tenant_id],
+            row.tenant_id: {
+                "customers": int(row.customers),
+                "rising_risk_customers": int(row.rising_risk_customers),
+                "rising_risk_points": points[row.tenant_id],
             }
-            for tenant_id in scope.tenant_ids
+            for row in averages.itertuples()
         },
     )

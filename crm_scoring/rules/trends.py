@@ -49,18 +49,31 @@ def customer_trends(
     return trends[TREND_COLUMNS]
 
 
-def tenant_averages(trends: pd.DataFrame, tenant_ids: Sequence[str]) -> pd.DataFrame:
-    """Per tenant: customers scored, mean scores (2 decimals) and rising-risk customers."""
+def tenant_totals(trends: pd.DataFrame) -> pd.DataFrame:
+    """Per tenant of ``trends``: customers, the sums of their scores and the rising-risk
+    customers; totals of several chunks of a day add up to the day's."""
     grouped = trends.groupby("tenant_id")
-    averages = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customers": grouped.size(),
-            "avg_engagement_score": grouped["engagement_score"].mean().round(2),
-            "avg_churn_risk_score": grouped["churn_risk_score"].mean().round(2),
+            "engagement_score_sum": grouped["engagement_score"].sum(),
+            "churn_risk_score_sum": grouped["churn_risk_score"].sum(),
             "rising_risk_customers": grouped["rising_risk"].sum(),
         }
-    ).reindex(list(tenant_ids))
-    averages[["customers", "rising_risk_customers"]] = (
-        averages[["customers", "rising_risk_customers"]].fillna(0).astype("int64")
+    ).astype("int64")
+
+
+def tenant_averages(totals: pd.DataFrame, tenant_ids: Sequence[str]) -> pd.DataFrame:
+    """Per tenant: customers scored, mean scores (2 decimals) and rising-risk customers, from
+    tenant_totals (summed over chunks: the scores are whole numbers, so the means are exact)."""
+    totals = totals.groupby(level=0).sum().reindex(list(tenant_ids))
+    counts = totals["customers"]
+    averages = pd.DataFrame(
+        {
+            "customers": counts.fillna(0).astype("int64"),
+            "avg_engagement_score": (totals["engagement_score_sum"] / counts).round(2),
+            "avg_churn_risk_score": (totals["churn_risk_score_sum"] / counts).round(2),
+            "rising_risk_customers": totals["rising_risk_customers"].fillna(0).astype("int64"),
+        }
     )
     return averages.rename_axis("tenant_id").reset_index()

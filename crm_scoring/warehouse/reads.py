@@ -57,6 +57,37 @@ def for_each_partition_chunk(
         connection.rollback()  # drops the temporary table; nothing was written
 
 
+def read_customer_rows(
+    engine: Engine,
+    table: str,
+    as_of_date: date,
+    tenant_ids: Sequence[str],
+    customer_ids: Sequence[str],
+    columns: Sequence[str],
+) -> pd.DataFrame:
+    """Rows of ``table`` for the day and tenants, of these customers only: a chunk's own rows
+    of another day, read without holding the whole partition."""
+    selected = ", ".join(f'rows_."{column}"' for column in columns)
+    with engine.connect() as connection:
+        want_partitions(connection, as_of_date, tenant_ids)
+        connection.execute(
+            text("create temporary table wanted_customers (customer_id text primary key) on commit drop")
+        )
+        connection.execute(
+            text("insert into pg_temp.wanted_customers select unnest(cast(:customers as text[]))"),
+            {"customers": list(customer_ids)},
+        )
+        connection.execute(text("analyze pg_temp.wanted_customers"))
+        rows = read_query_rows(
+            connection,
+            f"select {selected} from {table} as rows_ "
+            "join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id) "
+            "join pg_temp.wanted_customers as customers using (customer_id)",
+        )
+        connection.rollback()  # drops the temporary tables; nothing was written
+    return rows
+
+
 def want_partitions(connection: Connection, as_of_date: date, tenant_ids: Sequence[str]) -> None:
     """pg_temp.wanted_partitions (as_of_date, tenant_id) of the day and tenants, dropped when the
     connection's transaction ends: what a COPY joins instead of binding the tenant ids."""

@@ -9,12 +9,19 @@ import pytest
 from sqlalchemy import text
 
 from crm_scoring.app import operations
+from crm_scoring.settings import BATCH_CUSTOMERS_ENV
 from tests.integration import dataset
 
 pytestmark = pytest.mark.integration
 
 
-def test_trends_against_planted_history(scored_day, instance, engine, settings, tmp_path) -> None:
+@pytest.mark.parametrize("batch_customers", [None, "2"])
+def test_trends_against_planted_history(
+    scored_day, instance, engine, settings, tmp_path, monkeypatch, batch_customers
+) -> None:
+    if batch_customers:
+        # acme's 6 customers in chunks of 2: each chunk reads its own customers' past scores.
+        monkeypatch.setenv(BATCH_CUSTOMERS_ENV, batch_customers)
     registered = operations.sync_tenants(instance, engine, settings)
     scores = f"{settings.analytics_schema}.customer_scores"
     with engine.begin() as connection:

@@ -130,7 +130,7 @@ def test_top_reasons_phrase_declines_and_skip_zero_contributions() -> None:
 
 
 def test_trends_flag_rising_risk_at_the_threshold() -> None:
-    from crm_scoring.rules.trends import customer_trends, tenant_averages
+    from crm_scoring.rules.trends import customer_trends, tenant_averages, tenant_totals
 
     def frame(rows):
         return pd.DataFrame(
@@ -145,7 +145,11 @@ def test_trends_flag_rising_risk_at_the_threshold() -> None:
     assert pd.isna(trends.loc["z", "churn_risk_change_7d"]) and not trends.loc["z", "rising_risk"]
     assert trends.loc["x", "engagement_change_7d"] == -5
     assert trends["churn_risk_change_30d"].isna().all()
-    averages = tenant_averages(trends.reset_index(), ["a", "b", "c"]).set_index("tenant_id")
+    # Totals of two chunks (x | y, z, w) add up to the day's: the same averages.
+    chunks = [trends.reset_index().iloc[:1], trends.reset_index().iloc[1:]]
+    averages = tenant_averages(pd.concat(map(tenant_totals, chunks)), ["a", "b", "c"]).set_index("tenant_id")
     assert averages.loc["a", "customers"] == 3 and averages.loc["a", "rising_risk_customers"] == 1
-    assert averages.loc["a", "avg_churn_risk_score"] == round((70 + 69 + 90) / 3, 2)
-    assert averages.loc["c", "customers"] == 0
+    assert averages.loc["a", "avg_churn_risk_score"] == round((70 + 69 + 90) / 3, 2) == 76.33
+    assert averages.loc["a", "avg_engagement_score"] == round((50 + 60 + 10) / 3, 2) == 40.0
+    assert averages.loc["b", "customers"] == 1 and averages.loc["b", "avg_churn_risk_score"] == 5.0
+    assert averages.loc["c", "customers"] == 0 and pd.isna(averages.loc["c", "avg_churn_risk_score"])
