@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from datetime import date
 from functools import cached_property
 
 import dagster as dg
@@ -132,10 +133,15 @@ class WarehouseResource(dg.ConfigurableResource):
         )
 
     def read_customers(
-        self, table: str, scope: DayScope, customer_ids: Sequence[str], columns: Sequence[str]
+        self,
+        table: str,
+        as_of_dates: Sequence[date],
+        tenant_ids: Sequence[str],
+        customer_ids: Sequence[str],
+        columns: Sequence[str],
     ) -> pd.DataFrame:
         return read_customer_rows(
-            self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, customer_ids, columns
+            self.engine, self.table(table), as_of_dates, tenant_ids, customer_ids, columns
         )
 
     def for_each_chunk(

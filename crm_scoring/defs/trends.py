@@ -1,7 +1,6 @@
 """Trends from the score history: per-customer changes, rising risk, per-tenant daily averages."""
 
 import time
-from dataclasses import replace
 from datetime import timedelta
 
 import dagster as dg
@@ -55,16 +54,16 @@ def _trends_of_batch(
     with warehouse.partition_writer("customer_score_trends", scope) as write:
 
         def trends_of_chunk(today: pd.DataFrame) -> None:
-            past = [
-                warehouse.read_customers(
-                    "customer_scores",
-                    replace(scope, as_of_date=scope.as_of_date - timedelta(days=days)),
-                    today["customer_id"].tolist(),
-                    _SCORES,
-                )
-                for days in (7, 30)
-            ]
-            trends = customer_trends(today, *past, points)
+            week_ago, month_ago = (scope.as_of_date - timedelta(days=days) for days in (7, 30))
+            past = warehouse.read_customers(
+                "customer_scores",
+                [week_ago, month_ago],
+                scope.tenant_ids,
+                today["customer_id"].tolist(),
+                _SCORES,
+            )
+            day = past.pop("as_of_date")
+            trends = customer_trends(today, past[day == week_ago], past[day == month_ago], points)
             totals.append(tenant_totals(trends))
             trends.insert(0, "as_of_date", scope.as_of_date)
             write(trends)

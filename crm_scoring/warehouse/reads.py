@@ -46,7 +46,7 @@ def for_each_partition_chunk(
     them: a caller holds one chunk, never the whole partition, however big a tenant is."""
     selected = ", ".join(f'rows_."{column}"' for column in columns) if columns else "rows_.*"
     with engine.connect() as connection:
-        want_partitions(connection, as_of_date, tenant_ids)
+        want_partitions(connection, [as_of_date], tenant_ids)
         copy_rows(
             connection,
             f"select {selected} from {table} as rows_ "
@@ -60,16 +60,16 @@ def for_each_partition_chunk(
 def read_customer_rows(
     engine: Engine,
     table: str,
-    as_of_date: date,
+    as_of_dates: Sequence[date],
     tenant_ids: Sequence[str],
     customer_ids: Sequence[str],
     columns: Sequence[str],
 ) -> pd.DataFrame:
-    """Rows of ``table`` for the day and tenants, of these customers only: a chunk's own rows
-    of another day, read without holding the whole partition."""
-    selected = ", ".join(f'rows_."{column}"' for column in columns)
+    """Rows of ``table`` for the days and tenants, of these customers only, with their
+    as_of_date: a chunk's own rows of other days in one read, without holding whole partitions."""
+    selected = ", ".join(f'rows_."{column}"' for column in ("as_of_date", *columns))
     with engine.connect() as connection:
-        want_partitions(connection, as_of_date, tenant_ids)
+        want_partitions(connection, as_of_dates, tenant_ids)
         connection.execute(
             text("create temporary table wanted_customers (customer_id text primary key) on commit drop")
         )
@@ -88,15 +88,19 @@ def read_customer_rows(
     return rows
 
 
-def want_partitions(connection: Connection, as_of_date: date, tenant_ids: Sequence[str]) -> None:
-    """pg_temp.wanted_partitions (as_of_date, tenant_id) of the day and tenants, dropped when the
+def want_partitions(connection: Connection, as_of_dates: Sequence[date], tenant_ids: Sequence[str]) -> None:
+    """pg_temp.wanted_partitions (as_of_date, tenant_id) of the days and tenants, dropped when the
     connection's transaction ends: what a COPY joins instead of binding the tenant ids."""
     connection.execute(
         text("create temporary table wanted_partitions (as_of_date date, tenant_id text) on commit drop")
     )
     connection.execute(
-        text("insert into pg_temp.wanted_partitions select :day, unnest(cast(:tenants as text[]))"),
-        {"day": as_of_date, "tenants": list(tenant_ids)},
+        text(
+            "insert into pg_temp.wanted_partitions "
+            "select day, tenant from unnest(cast(:days as date[])) as day, "
+            "unnest(cast(:tenants as text[])) as tenant"
+        ),
+        {"days": list(as_of_dates), "tenants": list(tenant_ids)},
     )
     # Unanalyzed, a temporary table is planned at ~1,270 rows: the planner then merge-joins
     # the partitioned table's whole index, every day of history, for each read (6 s for
