@@ -14,7 +14,7 @@ from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.model.serving import DRIVER_COLUMNS
 from crm_scoring.rules.alerts import alert_id, high_churn_risk, model_alert_reason, model_alerted
 from crm_scoring.rules.churn import ALERT_THRESHOLD
-from crm_scoring.rules.config import MODEL_ALERTS, RULE_ALERTS, ChurnConfig
+from crm_scoring.rules.config import MODEL_ALERTS, RULE_ALERTS, ChurnConfig, ScoringConfigFile
 from crm_scoring.scope import DayScope
 
 ALERT_COLUMNS = [
@@ -47,13 +47,13 @@ def alert_rows(
 
 
 def model_alert_rows(
-    scores: pd.DataFrame, predictions: pd.DataFrame, churn: ChurnConfig, run_id: str
+    scores: pd.DataFrame, alerted: pd.DataFrame, churn: ChurnConfig, run_id: str
 ) -> pd.DataFrame:
-    """One tenant-day's churn_alerts rows from its churn_predictions: the customers within
-    ``churn.model_alert`` that were scored too, with their rule scores (the lifecycle and the BI
-    view show both)."""
-    chosen = model_alerted(predictions, churn.model_alert)
-    alerts = _stamped(chosen.merge(scores, on="customer_id", how="inner", validate="one_to_one"), run_id)
+    """churn_alerts rows of one tenant-day from the churn_predictions rows its budget alerts
+    (``model_alerted``): those of them that are among ``scores``, with their rule scores (the
+    lifecycle and the BI view show both). ``scores`` may be a chunk of the tenant's: the rows
+    of its chunks add up to the rows of the whole."""
+    alerts = _stamped(alerted.merge(scores, on="customer_id", how="inner", validate="one_to_one"), run_id)
     alerts["alert_source"] = MODEL_ALERTS
     alerts["reason"] = [
         model_alert_reason(
@@ -107,65 +107,87 @@ def churn_alerts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     fallbacks = 0
     for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions("churn_alerts", [scope]):
-            scores = warehouse.read_partition("customer_scores", scope, ALERT_INPUT_COLUMNS)
-            thresholds = alert_thresholds(configs, scope.tenant_ids)
-            read = tenant_counts(scores, scope.tenant_ids)
-            metadata: dict[str, dict[str, object]] = {
-                tenant_id: {"score_rows_read": read[tenant_id], "alert_source": RULE_ALERTS}
-                for tenant_id in scope.tenant_ids
-            }
-            by_model: list[pd.DataFrame] = []
-            modelled: set[str] = set()
-            for tenant_id in scope.tenant_ids:
-                churn = configs.config_for(tenant_id).churn
-                if churn.alert_source != MODEL_ALERTS:
-                    continue
-                alerts = _model_alerts(warehouse, scope, tenant_id, scores, churn, context.run.run_id)
-                if alerts is None:
-                    fallbacks += 1
-                    metadata[tenant_id]["model_fallback"] = (
-                        "alert_source is model but churn_predictions has no rows for the day "
-                        "(see its partition for why): the rule's alerts were raised instead"
-                    )
-                    context.log.warning(
-                        f"churn_alerts {scope.as_of_date} {tenant_id}: no predictions, rule alerts"
-                    )
-                    continue
-                by_model.append(alerts)
-                modelled.add(tenant_id)
-                metadata[tenant_id] |= {
-                    "alert_source": MODEL_ALERTS,
-                    "model_alert": churn.model_alert.to_dict(),
-                }
-            rule_scores = scores[~scores["tenant_id"].isin(modelled)]
-            by_rule = alert_rows(rule_scores, context.run.run_id, thresholds).assign(alert_source=RULE_ALERTS)
-            written = [frame for frame in (by_rule, *by_model) if not frame.empty]
-            alerts = (pd.concat(written, ignore_index=True) if written else by_rule).reindex(
-                columns=TABLE_COLUMNS
-            )
-            warehouse.replace_partition("churn_alerts", scope, alerts)
-            raised = tenant_counts(alerts, scope.tenant_ids)
-            for tenant_id in scope.tenant_ids:
-                metadata[tenant_id]["alerts_raised"] = raised[tenant_id]
-                if tenant_id not in modelled:
-                    metadata[tenant_id]["threshold"] = thresholds[tenant_id]
+            model_tenants = _model_alerted(context, warehouse, configs, scope)
+            fallbacks += sum(alerted is None for alerted in model_tenants.values())
+            metadata = _alerts_of_batch(context, warehouse, configs, scope, model_tenants)
             add_partition_metadata(context, scope.as_of_date, metadata)
     return dg.MaterializeResult(
         metadata={"duration_seconds": round(time.monotonic() - started, 3), "model_fallbacks": fallbacks}
     )
 
 
-def _model_alerts(
+def _model_alerted(
+    context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
+    configs: ScoringConfigFile,
     scope: DayScope,
-    tenant_id: str,
-    scores: pd.DataFrame,
-    churn: ChurnConfig,
-    run_id: str,
-) -> pd.DataFrame | None:
-    """The tenant's model alerts for the day; None when churn_predictions has no rows for it."""
-    one = DayScope(scope.as_of_date, (tenant_id,), scope.as_of)
-    predictions = warehouse.read_partition("churn_predictions", one, PREDICTION_INPUT_COLUMNS)
-    if predictions.empty:
-        return None
-    return model_alert_rows(scores[scores["tenant_id"] == tenant_id], predictions, churn, run_id)
+) -> dict[str, pd.DataFrame | None]:
+    """{tenant_id: its churn_predictions rows within its budget} for the batch's tenants that
+    opted in to model alerts; None for one without predictions for the day (it falls back to
+    the rule)."""
+    chosen: dict[str, pd.DataFrame | None] = {}
+    for tenant_id in scope.tenant_ids:
+        churn = configs.config_for(tenant_id).churn
+        if churn.alert_source != MODEL_ALERTS:
+            continue
+        one = DayScope(scope.as_of_date, (tenant_id,), scope.as_of)
+        predictions = warehouse.read_partition("churn_predictions", one, PREDICTION_INPUT_COLUMNS)
+        chosen[tenant_id] = None if predictions.empty else model_alerted(predictions, churn.model_alert)
+        if predictions.empty:
+            context.log.warning(f"churn_alerts {scope.as_of_date} {tenant_id}: no predictions, rule alerts")
+    return chosen
+
+
+def _alerts_of_batch(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    configs: ScoringConfigFile,
+    scope: DayScope,
+    model_tenants: dict[str, pd.DataFrame | None],
+) -> dict[str, dict[str, object]]:
+    """Writes the batch's alerts, its scores read in chunks of at most
+    CRM_SCORING_BATCH_CUSTOMERS customers (the step's memory does not grow with a tenant's
+    size) into one transaction; returns each tenant's partition metadata."""
+    thresholds = alert_thresholds(configs, scope.tenant_ids)
+    by_model = {tenant_id: alerted for tenant_id, alerted in model_tenants.items() if alerted is not None}
+    read = dict.fromkeys(scope.tenant_ids, 0)
+    raised = dict.fromkeys(scope.tenant_ids, 0)
+    run_id = context.run.run_id
+    with warehouse.partition_writer("churn_alerts", scope) as write:
+
+        def alerts_of_chunk(scores: pd.DataFrame) -> None:
+            by_rule = alert_rows(scores[~scores["tenant_id"].isin(by_model)], run_id, thresholds)
+            frames = [by_rule.assign(alert_source=RULE_ALERTS)] + [
+                model_alert_rows(
+                    scores[scores["tenant_id"] == tenant_id],
+                    alerted,
+                    configs.config_for(tenant_id).churn,
+                    run_id,
+                )
+                for tenant_id, alerted in by_model.items()
+            ]
+            for tenant_id, count in tenant_counts(scores, scope.tenant_ids).items():
+                read[tenant_id] += count
+            written = [frame for frame in frames if not frame.empty]
+            if not written:
+                return
+            alerts = pd.concat(written, ignore_index=True).reindex(columns=TABLE_COLUMNS)
+            write(alerts)
+            for tenant_id, count in tenant_counts(alerts, scope.tenant_ids).items():
+                raised[tenant_id] += count
+
+        warehouse.for_each_chunk("customer_scores", scope, alerts_of_chunk, ALERT_INPUT_COLUMNS)
+    metadata: dict[str, dict[str, object]] = {}
+    for tenant_id in scope.tenant_ids:
+        metadata[tenant_id] = {"score_rows_read": read[tenant_id], "alerts_raised": raised[tenant_id]}
+        if tenant_id in by_model:
+            budget = configs.config_for(tenant_id).churn.model_alert
+            metadata[tenant_id] |= {"alert_source": MODEL_ALERTS, "model_alert": budget.to_dict()}
+            continue
+        metadata[tenant_id] |= {"alert_source": RULE_ALERTS, "threshold": thresholds[tenant_id]}
+        if tenant_id in model_tenants:
+            metadata[tenant_id]["model_fallback"] = (
+                "alert_source is model but churn_predictions has no rows for the day "
+                "(see its partition for why): the rule's alerts were raised instead"
+            )
+    return metadata

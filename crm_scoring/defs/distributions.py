@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
@@ -11,32 +12,46 @@ from crm_scoring.charts import MAX_CHARTS, BarChart, churn_risk_charts, engageme
 from crm_scoring.defs.asset_helpers import tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.rules.distributions import churn_risk_overview_rows, engagement_distribution_rows
+from crm_scoring.rules.distributions import (
+    CHURN_RISK_COUNTS,
+    ENGAGEMENT_COUNTS,
+    added_counts,
+    churn_risk_overview_rows,
+    engagement_distribution_rows,
+)
+from crm_scoring.scope import DayScope
 
-Summarise = Callable[[pd.DataFrame, Sequence[str]], pd.DataFrame]
-Chart = Callable[[pd.DataFrame], list[BarChart]]
+_SCORES = ["tenant_id", "status", "engagement_score", "churn_risk_score"]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A distribution table's rows from scores, which of its columns are counts, and its chart."""
+
+    rows: Callable[[pd.DataFrame, Sequence[str]], pd.DataFrame]
+    counts: Sequence[str]
+    chart: Callable[[pd.DataFrame], list[BarChart]]
+
+
+ENGAGEMENT = Summary(engagement_distribution_rows, ENGAGEMENT_COUNTS, engagement_charts)
+CHURN_RISK = Summary(churn_risk_overview_rows, CHURN_RISK_COUNTS, churn_risk_charts)
 
 
 def _write_summary(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     table: str,
-    summarise: Summarise,
-    chart: Chart,
+    summary: Summary,
 ) -> dg.MaterializeResult:
     started = time.monotonic()
     figures: dict[date, dict[str, dict[str, object]]] = {}
     charts: list[BarChart] = []
     for scope in warehouse.batches_of_run(context.partition_keys):
         with naming_partitions(table, [scope]):
-            scores = warehouse.read_partition(
-                "customer_scores", scope, ["tenant_id", "status", "engagement_score", "churn_risk_score"]
-            )
-            rows = summarise(scores, scope.tenant_ids)
+            rows, read = _summary_of_batch(warehouse, scope, summary)
             rows.insert(0, "as_of_date", scope.as_of_date)
             warehouse.replace_partition(table, scope, rows)
-            charts.extend(chart(rows))
-            read = tenant_counts(scores, scope.tenant_ids)
+            charts.extend(summary.chart(rows))
             written = tenant_counts(rows, scope.tenant_ids)
             figures.setdefault(scope.as_of_date, {}).update(
                 {
@@ -59,6 +74,25 @@ def _write_summary(
     )
 
 
+def _summary_of_batch(
+    warehouse: WarehouseResource, scope: DayScope, summary: Summary
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The batch's summary rows and {tenant_id: score rows read}, its scores read in chunks of
+    at most CRM_SCORING_BATCH_CUSTOMERS customers and their counts added: the step's memory
+    does not grow with a tenant's size."""
+    total: list[pd.DataFrame] = []
+    read = dict.fromkeys(scope.tenant_ids, 0)
+
+    def add_chunk(scores: pd.DataFrame) -> None:
+        part = summary.rows(scores, scope.tenant_ids)
+        total[:] = [added_counts(total[0], part, summary.counts) if total else part]
+        for tenant_id, rows in tenant_counts(scores, scope.tenant_ids).items():
+            read[tenant_id] += rows
+
+    warehouse.for_each_chunk("customer_scores", scope, add_chunk, _SCORES)
+    return total[0], read
+
+
 @dg.asset(
     **PARTITIONED_ASSET,
     group_name="distributions",
@@ -72,9 +106,7 @@ def _write_summary(
 def engagement_distribution(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    return _write_summary(
-        context, warehouse, "engagement_distribution", engagement_distribution_rows, engagement_charts
-    )
+    return _write_summary(context, warehouse, "engagement_distribution", ENGAGEMENT)
 
 
 @dg.asset(
@@ -90,6 +122,4 @@ def engagement_distribution(
 def churn_risk_overview(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    return _write_summary(
-        context, warehouse, "churn_risk_overview", churn_risk_overview_rows, churn_risk_charts
-    )
+    return _write_summary(context, warehouse, "churn_risk_overview", CHURN_RISK)

@@ -17,6 +17,7 @@ from crm_scoring.defs.alerts import churn_alerts
 from crm_scoring.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
 from crm_scoring.defs.partitions import scoring_key
 from crm_scoring.defs.resources import warehouse_resource
+from crm_scoring.settings import BATCH_CUSTOMERS_ENV
 from crm_scoring.warehouse.writes import replace_partition_rows
 from tests.integration import dataset
 
@@ -68,9 +69,13 @@ def _outbox(engine, settings) -> dict[str, dict]:
         }
 
 
+@pytest.mark.parametrize("batch_customers", [None, "2"])
 def test_an_opted_in_tenant_is_alerted_on_its_top_ranks_the_other_keeps_the_rule(
-    scored_day, instance, engine, settings, database_url, tmp_path, monkeypatch
+    scored_day, instance, engine, settings, database_url, tmp_path, monkeypatch, batch_customers
 ) -> None:
+    if batch_customers:
+        # acme's 6 scores in chunks of 2: its budget is still counted over all 5 predictions.
+        monkeypatch.setenv(BATCH_CUSTOMERS_ENV, batch_customers)
     config = tmp_path / "scoring.yaml"
     config.write_text(CONFIG)
     monkeypatch.setenv("CRM_SCORING_CONFIG", str(config))

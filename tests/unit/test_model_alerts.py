@@ -167,7 +167,10 @@ def test_model_alert_rows_carry_the_rule_scores_the_probability_and_the_reason()
     )
     churn = SPEC_CONFIG.churn
     rows = model_alert_rows(
-        scores, predictions(), type(churn)(**{**churn.__dict__, "model_alert": TOP_40}), "r1"
+        scores,
+        model_alerted(predictions(), TOP_40),
+        type(churn)(**{**churn.__dict__, "model_alert": TOP_40}),
+        "r1",
     )
     assert list(rows.columns) == TABLE_COLUMNS
     # c1 has the highest rule score (90) but the model ranks it 4th: not alerted
