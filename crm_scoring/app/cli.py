@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import os
 import subprocess
 import sys
@@ -39,6 +40,17 @@ DEMO_BACKFILL_DAYS = 120
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The process's entry point (the console script and ``python -m``), not a library call."""
+    try:
+        return _command(argv)
+    finally:
+        # The command is over; the collections the interpreter makes as it exits would walk the
+        # 400k+ objects Dagster, dbt and pandas made: 0.6 s of a 6 s one-tenant rerun. Frozen
+        # objects are skipped; every finalizer and atexit hook still runs.
+        gc.freeze()
+
+
+def _command(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)
