@@ -27,7 +27,7 @@ from crm_scoring.warehouse.profile_history import Capture, capture_profile_chang
 from crm_scoring.warehouse.reads import (
     for_each_partition_chunk,
     partition_row_counts,
-    read_customer_rows,
+    read_customer_ranges,
     read_partition_rows,
 )
 from crm_scoring.warehouse.schema import relation_exists
@@ -132,17 +132,14 @@ class WarehouseResource(dg.ConfigurableResource):
             self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, rows
         )
 
-    def read_customers(
+    def read_customer_ranges(
         self,
         table: str,
         as_of_dates: Sequence[date],
-        tenant_ids: Sequence[str],
-        customer_ids: Sequence[str],
+        ranges: Sequence[tuple[str, str, str]],
         columns: Sequence[str],
     ) -> pd.DataFrame:
-        return read_customer_rows(
-            self.engine, self.table(table), as_of_dates, tenant_ids, customer_ids, columns
-        )
+        return read_customer_ranges(self.engine, self.table(table), as_of_dates, ranges, columns)
 
     def for_each_chunk(
         self,
@@ -150,6 +147,7 @@ class WarehouseResource(dg.ConfigurableResource):
         scope: DayScope,
         handle: Callable[[pd.DataFrame], object],
         columns: Sequence[str] | None = None,
+        order_by: Sequence[str] = (),
     ) -> None:
         """The scope's rows of ``table`` handed to ``handle`` in chunks of at most
         CRM_SCORING_BATCH_CUSTOMERS rows: the bound holds inside a tenant bigger than it."""
@@ -161,6 +159,7 @@ class WarehouseResource(dg.ConfigurableResource):
             handle,
             columns,
             chunk_rows=batch_customers(),
+            order_by=order_by,
         )
 
     def partition_writer(

@@ -10,7 +10,7 @@ from crm_scoring.defs.asset_helpers import scoring_config
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.config import ScoringConfigFile
-from crm_scoring.rules.trends import customer_trends, tenant_averages, tenant_totals
+from crm_scoring.rules.trends import KEYS, customer_trends, tenant_averages, tenant_totals
 from crm_scoring.scope import DayScope
 from crm_scoring.settings import RISING_RISK_ENV
 
@@ -55,12 +55,11 @@ def _trends_of_batch(
 
         def trends_of_chunk(today: pd.DataFrame) -> None:
             week_ago, month_ago = (scope.as_of_date - timedelta(days=days) for days in (7, 30))
-            past = warehouse.read_customers(
-                "customer_scores",
-                [week_ago, month_ago],
-                scope.tenant_ids,
-                today["customer_id"].tolist(),
-                _SCORES,
+            # The chunk is in key order: its customers of each tenant lie between the first
+            # and the last, and their past scores are read as those ranges.
+            ends = today.groupby("tenant_id", sort=False)["customer_id"].agg(["first", "last"])
+            past = warehouse.read_customer_ranges(
+                "customer_scores", [week_ago, month_ago], list(ends.itertuples(name=None)), _SCORES
             )
             day = past.pop("as_of_date")
             trends = customer_trends(today, past[day == week_ago], past[day == month_ago], points)
@@ -68,7 +67,7 @@ def _trends_of_batch(
             trends.insert(0, "as_of_date", scope.as_of_date)
             write(trends)
 
-        warehouse.for_each_chunk("customer_scores", scope, trends_of_chunk, _SCORES)
+        warehouse.for_each_chunk("customer_scores", scope, trends_of_chunk, _SCORES, order_by=KEYS)
     averages = tenant_averages(pd.concat(totals), scope.tenant_ids)
     averages.insert(0, "as_of_date", scope.as_of_date)
     warehouse.replace_partition("tenant_daily_averages", scope, averages)

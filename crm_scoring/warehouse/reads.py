@@ -40,51 +40,68 @@ def for_each_partition_chunk(
     handle: Callable[[pd.DataFrame], object],
     columns: Sequence[str] | None = None,
     chunk_rows: int | None = None,
+    order_by: Sequence[str] = (),
 ) -> None:
     """Hands the rows of ``table`` for the day and tenants to ``handle`` in frames of at most
     ``chunk_rows`` rows (all in one frame, possibly empty, when None), as one COPY streams
-    them: a caller holds one chunk, never the whole partition, however big a tenant is."""
+    them: a caller holds one chunk, never the whole partition, however big a tenant is.
+    ``order_by``: columns the rows come sorted by, in the database's collation."""
     selected = ", ".join(f'rows_."{column}"' for column in columns) if columns else "rows_.*"
+    ordered = " order by " + ", ".join(f'rows_."{column}"' for column in order_by) if order_by else ""
     with engine.connect() as connection:
         want_partitions(connection, [as_of_date], tenant_ids)
         copy_rows(
             connection,
             f"select {selected} from {table} as rows_ "
-            "join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)",
+            "join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id)" + ordered,
             handle,
             chunk_rows,
         )
         connection.rollback()  # drops the temporary table; nothing was written
 
 
-def read_customer_rows(
+def read_customer_ranges(
     engine: Engine,
     table: str,
     as_of_dates: Sequence[date],
-    tenant_ids: Sequence[str],
-    customer_ids: Sequence[str],
+    ranges: Sequence[tuple[str, str, str]],
     columns: Sequence[str],
 ) -> pd.DataFrame:
-    """Rows of ``table`` for the days and tenants, of these customers only, with their
-    as_of_date: a chunk's own rows of other days in one read, without holding whole partitions."""
+    """Rows of ``table`` for the days, with their as_of_date, of the customers within the
+    ranges (tenant_id, first customer_id, last customer_id; both ends included, in the
+    database's collation). Each range is one scan of the table's key index: a chunk read in key
+    order (for_each_partition_chunk's ``order_by``) reads its own customers' rows of other days
+    for the cost of those rows, whatever the history or the tenant's size. A range may also
+    hold customers that are not in the chunk: the caller keeps the ones it needs."""
     selected = ", ".join(f'rows_."{column}"' for column in ("as_of_date", *columns))
     with engine.connect() as connection:
-        want_partitions(connection, as_of_dates, tenant_ids)
         connection.execute(
-            text("create temporary table wanted_customers (customer_id text primary key) on commit drop")
+            text(
+                "create temporary table wanted_ranges (as_of_date date, tenant_id text, "
+                "first_customer text, last_customer text) on commit drop"
+            )
         )
         connection.execute(
-            text("insert into pg_temp.wanted_customers select unnest(cast(:customers as text[]))"),
-            {"customers": list(customer_ids)},
+            text(
+                "insert into pg_temp.wanted_ranges select day, range_.tenant, range_.first, range_.last "
+                "from unnest(cast(:days as date[])) as day, unnest(cast(:tenants as text[]), "
+                "cast(:firsts as text[]), cast(:lasts as text[])) as range_(tenant, first, last)"
+            ),
+            {
+                "days": list(as_of_dates),
+                "tenants": [tenant for tenant, _, _ in ranges],
+                "firsts": [first for _, first, _ in ranges],
+                "lasts": [last for _, _, last in ranges],
+            },
         )
-        connection.execute(text("analyze pg_temp.wanted_customers"))
+        connection.execute(text("analyze pg_temp.wanted_ranges"))
         rows = read_query_rows(
             connection,
-            f"select {selected} from {table} as rows_ "
-            "join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id) "
-            "join pg_temp.wanted_customers as customers using (customer_id)",
+            f"select {selected} from {table} as rows_ join pg_temp.wanted_ranges as wanted "
+            "on rows_.as_of_date = wanted.as_of_date and rows_.tenant_id = wanted.tenant_id "
+            "and rows_.customer_id between wanted.first_customer and wanted.last_customer",
         )
-        connection.rollback()  # drops the temporary tables; nothing was written
+        connection.rollback()  # drops the temporary table; nothing was written
     return rows
 
 

@@ -4,11 +4,13 @@ that fails half-way leaves the old partition whole."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from crm_scoring.warehouse.reads import for_each_partition_chunk, read_partition_rows
+from crm_scoring.warehouse.reads import for_each_partition_chunk, read_customer_ranges, read_partition_rows
 from crm_scoring.warehouse.writes import partition_writer
 from tests.integration import dataset
 
@@ -46,6 +48,29 @@ def test_chunks_of_two_add_up_to_the_partition(engine, features) -> None:
     for_each_partition_chunk(engine, features, dataset.DAY, ["acme", "globex"], chunks.append, chunk_rows=2)
     assert [len(chunk) for chunk in chunks] == [2, 2, 2, 1]
     pd.testing.assert_frame_equal(_sorted(pd.concat(chunks)), _sorted(whole), check_dtype=False)
+
+
+def test_chunks_in_key_order_are_read_back_by_their_key_ranges(engine, features) -> None:
+    """What score_trends does with each chunk: its customers' rows of another day, read as the
+    range between the chunk's first and last customer of each tenant."""
+    chunks: list[pd.DataFrame] = []
+    keys = ["tenant_id", "customer_id"]
+    for_each_partition_chunk(
+        engine, features, dataset.DAY, ["acme", "globex"], chunks.append, keys, chunk_rows=2, order_by=keys
+    )
+    in_order = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(in_order, in_order.sort_values(keys, ignore_index=True))
+    for chunk in chunks:
+        ends = chunk.groupby("tenant_id", sort=False)["customer_id"].agg(["first", "last"])
+        ranges = list(ends.itertuples(name=None))
+        rows = read_customer_ranges(engine, features, [dataset.DAY], ranges, keys)
+        # consecutive customers in key order: the ranges hold exactly the chunk's, no other
+        assert sorted(rows[keys].itertuples(index=False)) == sorted(chunk[keys].itertuples(index=False))
+        assert set(rows["as_of_date"]) == {dataset.DAY}
+    before = read_customer_ranges(
+        engine, features, [dataset.DAY - timedelta(days=7)], [("acme", "a", "z")], keys
+    )
+    assert before.empty and list(before.columns) == ["as_of_date", *keys]
 
 
 def test_a_partition_without_rows_is_handed_on_once_empty_with_its_columns(engine, features) -> None:
