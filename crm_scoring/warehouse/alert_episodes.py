@@ -68,28 +68,40 @@ def latest_episodes_before(
 
 def insert_opened(connection: Connection, schema: str, opened: Sequence[Mapping]) -> None:
     """New episodes: each {"id", "tenant", "customer", "day", "score"}, seen and scored on the
-    day it opened."""
+    day it opened. One statement for all of them (arrays bound as parameters): a day of
+    tens of thousands of alerts is not tens of thousands of round trips."""
     if opened:
         connection.execute(
             text(
                 f"insert into {schema}.alert_episodes (alert_id, tenant_id, customer_id, opened_on, "
-                "opened_score, last_seen_on, last_score) values (:id, :tenant, :customer, :day, :score, "
-                ":day, :score)"
+                "opened_score, last_seen_on, last_score) "
+                "select id, tenant, customer, day, score, day, score from unnest("
+                "cast(:ids as text[]), cast(:tenants as text[]), cast(:customers as text[]), "
+                "cast(:days as date[]), cast(:scores as smallint[])) "
+                "as opened(id, tenant, customer, day, score)"
             ),
-            list(opened),
+            _columns(opened, ids="id", tenants="tenant", customers="customer", days="day", scores="score"),
         )
 
 
 def mark_seen(connection: Connection, schema: str, seen: Sequence[Mapping]) -> None:
-    """Episodes still (or again) alerting: each {"id", "day", "score"}; open from now on."""
+    """Episodes still (or again) alerting: each {"id", "day", "score"}; open from now on. One
+    statement for all of them."""
     if seen:
         connection.execute(
             text(
-                f"update {schema}.alert_episodes set last_seen_on = :day, last_score = :score, "
-                "resolved_on = null where alert_id = :id"
+                f"update {schema}.alert_episodes as episodes set last_seen_on = seen.day, "
+                "last_score = seen.score, resolved_on = null from unnest(cast(:ids as text[]), "
+                "cast(:days as date[]), cast(:scores as smallint[])) as seen(id, day, score) "
+                "where episodes.alert_id = seen.id"
             ),
-            list(seen),
+            _columns(seen, ids="id", days="day", scores="score"),
         )
+
+
+def _columns(rows: Sequence[Mapping], **names: str) -> dict[str, list]:
+    """{parameter: [each row's value of its key]}: rows as one array per column."""
+    return {parameter: [row[key] for row in rows] for parameter, key in names.items()}
 
 
 def resolve(connection: Connection, schema: str, day: date, alert_ids: Sequence[str]) -> None:

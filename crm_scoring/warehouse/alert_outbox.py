@@ -18,12 +18,19 @@ def enqueue(connection: Connection, schema: str, alerts: Sequence[Mapping]) -> N
     """Queues each {"id" (the idempotency key), "tenant", "payload" (JSON text)}. A key already
     queued is left as it is: a rerun that re-opens an alert never sends it twice."""
     if alerts:
+        # One statement for all of them (arrays bound as parameters), not one per alert.
         connection.execute(
             text(
                 f"insert into {schema}.alert_outbox (idempotency_key, tenant_id, payload) "
-                "values (:id, :tenant, cast(:payload as jsonb)) on conflict do nothing"
+                "select id, tenant, cast(payload as jsonb) from unnest(cast(:ids as text[]), "
+                "cast(:tenants as text[]), cast(:payloads as text[])) as queued(id, tenant, payload) "
+                "on conflict do nothing"
             ),
-            list(alerts),
+            {
+                "ids": [alert["id"] for alert in alerts],
+                "tenants": [alert["tenant"] for alert in alerts],
+                "payloads": [alert["payload"] for alert in alerts],
+            },
         )
 
 

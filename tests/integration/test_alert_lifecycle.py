@@ -75,13 +75,15 @@ def test_lifecycle_over_days_then_delivery_through_failures(scored, engine, sett
             _apply_day(connection, out, scope, cooldown=14)
     episodes = _rows(
         engine,
-        f"select alert_id, opened_on, last_seen_on, resolved_on from {out}.alert_episodes "
-        "where customer_id = 'x9' order by opened_on",
+        f"select alert_id, opened_on, opened_score, last_seen_on, last_score, resolved_on "
+        f"from {out}.alert_episodes where customer_id = 'x9' order by opened_on",
     )
     assert [(e.opened_on, e.last_seen_on, e.resolved_on) for e in episodes] == [
         (day(0), day(4), day(5)),  # re-opened on day 4 inside the cooldown: same alert
         (day(25), day(25), None),
     ]
+    # opened at day 0's 85, last seen at day 4's 82; the new alert at day 25's 90
+    assert [(e.opened_score, e.last_score) for e in episodes] == [(85, 82), (90, 90)]
 
     received: list[tuple[str, int]] = []
 
