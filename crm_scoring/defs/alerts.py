@@ -132,9 +132,11 @@ def _model_alerted(
             continue
         one = DayScope(scope.as_of_date, (tenant_id,), scope.as_of)
         predictions = warehouse.read_partition("churn_predictions", one, PREDICTION_INPUT_COLUMNS)
-        chosen[tenant_id] = None if predictions.empty else model_alerted(predictions, churn.model_alert)
         if predictions.empty:
             context.log.warning(f"churn_alerts {scope.as_of_date} {tenant_id}: no predictions, rule alerts")
+            chosen[tenant_id] = None
+        else:
+            chosen[tenant_id] = model_alerted(predictions, churn.model_alert)
     return chosen
 
 

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import Connection, Row, text
 
 from crm_scoring.rules.alert_lifecycle import Episode
+from crm_scoring.warehouse.writes import as_arrays
 
 
 def undo_day(connection: Connection, schema: str, day: date, tenant_ids: Sequence[str]) -> None:
@@ -80,7 +81,7 @@ def insert_opened(connection: Connection, schema: str, opened: Sequence[Mapping]
                 "cast(:days as date[]), cast(:scores as smallint[])) "
                 "as opened(id, tenant, customer, day, score)"
             ),
-            _columns(opened, ids="id", tenants="tenant", customers="customer", days="day", scores="score"),
+            as_arrays(opened, ids="id", tenants="tenant", customers="customer", days="day", scores="score"),
         )
 
 
@@ -95,13 +96,8 @@ def mark_seen(connection: Connection, schema: str, seen: Sequence[Mapping]) -> N
                 "cast(:days as date[]), cast(:scores as smallint[])) as seen(id, day, score) "
                 "where episodes.alert_id = seen.id"
             ),
-            _columns(seen, ids="id", days="day", scores="score"),
+            as_arrays(seen, ids="id", days="day", scores="score"),
         )
-
-
-def _columns(rows: Sequence[Mapping], **names: str) -> dict[str, list]:
-    """{parameter: [each row's value of its key]}: rows as one array per column."""
-    return {parameter: [row[key] for row in rows] for parameter, key in names.items()}
 
 
 def resolve(connection: Connection, schema: str, day: date, alert_ids: Sequence[str]) -> None:

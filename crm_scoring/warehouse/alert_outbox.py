@@ -13,12 +13,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Row, text
 
+from crm_scoring.warehouse.writes import as_arrays
+
 
 def enqueue(connection: Connection, schema: str, alerts: Sequence[Mapping]) -> None:
     """Queues each {"id" (the idempotency key), "tenant", "payload" (JSON text)}. A key already
     queued is left as it is: a rerun that re-opens an alert never sends it twice."""
     if alerts:
-        # One statement for all of them (arrays bound as parameters), not one per alert.
         connection.execute(
             text(
                 f"insert into {schema}.alert_outbox (idempotency_key, tenant_id, payload) "
@@ -26,11 +27,7 @@ def enqueue(connection: Connection, schema: str, alerts: Sequence[Mapping]) -> N
                 "cast(:tenants as text[]), cast(:payloads as text[])) as queued(id, tenant, payload) "
                 "on conflict do nothing"
             ),
-            {
-                "ids": [alert["id"] for alert in alerts],
-                "tenants": [alert["tenant"] for alert in alerts],
-                "payloads": [alert["payload"] for alert in alerts],
-            },
+            as_arrays(alerts, ids="id", tenants="tenant", payloads="payload"),
         )
 
 

@@ -63,7 +63,7 @@ def training_frame(
     frames = []
     for day in sorted(set(days)):
         with engine.connect() as connection:
-            want_partitions(connection, [day], tenant_ids)
+            want_partitions(connection, day, tenant_ids)
             frames.append(_behaviour_rows(connection, settings, activity_types, in_model_population=False))
     if not frames:
         return pd.DataFrame(columns=[*KEY_COLUMNS, *_type_count_columns(activity_types)])
@@ -81,7 +81,7 @@ def prediction_frame(
     and, with ``active_since``, at risk (outcomes.create_model_population). Also how many
     ACTIVE customers were left out as already churned."""
     with engine.connect() as connection:
-        want_partitions(connection, [scope.as_of_date], scope.tenant_ids)
+        want_partitions(connection, scope.as_of_date, scope.tenant_ids)
         active, kept = create_model_population(
             connection,
             features_table=_table(settings, "customer_features"),

@@ -49,7 +49,7 @@ def for_each_partition_chunk(
     selected = ", ".join(f'rows_."{column}"' for column in columns) if columns else "rows_.*"
     ordered = " order by " + ", ".join(f'rows_."{column}"' for column in order_by) if order_by else ""
     with engine.connect() as connection:
-        want_partitions(connection, [as_of_date], tenant_ids)
+        want_partitions(connection, as_of_date, tenant_ids)
         copy_rows(
             connection,
             f"select {selected} from {table} as rows_ "
@@ -105,19 +105,15 @@ def read_customer_ranges(
     return rows
 
 
-def want_partitions(connection: Connection, as_of_dates: Sequence[date], tenant_ids: Sequence[str]) -> None:
-    """pg_temp.wanted_partitions (as_of_date, tenant_id) of the days and tenants, dropped when the
+def want_partitions(connection: Connection, as_of_date: date, tenant_ids: Sequence[str]) -> None:
+    """pg_temp.wanted_partitions (as_of_date, tenant_id) of the day and tenants, dropped when the
     connection's transaction ends: what a COPY joins instead of binding the tenant ids."""
     connection.execute(
         text("create temporary table wanted_partitions (as_of_date date, tenant_id text) on commit drop")
     )
     connection.execute(
-        text(
-            "insert into pg_temp.wanted_partitions "
-            "select day, tenant from unnest(cast(:days as date[])) as day, "
-            "unnest(cast(:tenants as text[])) as tenant"
-        ),
-        {"days": list(as_of_dates), "tenants": list(tenant_ids)},
+        text("insert into pg_temp.wanted_partitions select :day, unnest(cast(:tenants as text[]))"),
+        {"day": as_of_date, "tenants": list(tenant_ids)},
     )
     # Unanalyzed, a temporary table is planned at ~1,270 rows: the planner then merge-joins
     # the partitioned table's whole index, every day of history, for each read (6 s for
