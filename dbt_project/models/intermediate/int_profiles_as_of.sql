@@ -8,6 +8,7 @@
 --                  status ACTIVE unless MERGED, deleted only if deleted_at is before as_of, a
 --                  last email open at or after as_of unknown (null); lifetime value and opt-ins
 --                  are the later version's (they may leak the future: see profile_state_source).
+-- created_at is always the first version's (the CRM's value, which never changes).
 -- A change takes effect at its updated_at: one at as_of or later is not yet in force, as events
 -- at or after as_of are not counted.
 with scope as (
@@ -36,6 +37,7 @@ in_force as (
         versions.push_opt_in,
         versions.whatsapp_opt_in,
         versions.last_email_open_at,
+        first_versions.created_at,
         case when first_versions.captured_at < scope.as_of then 'history' else 'current' end
             as profile_state_source
     from scope
@@ -62,6 +64,7 @@ reconstructed as (
         first_versions.whatsapp_opt_in,
         case when first_versions.last_email_open_at < scope.as_of then first_versions.last_email_open_at end
             as last_email_open_at,
+        first_versions.created_at,
         'reconstructed' as profile_state_source
     from scope
     inner join first_versions

@@ -17,6 +17,7 @@ select
     coalesce(profiles.push_opt_in, false) as push_opt_in,
     coalesce(profiles.whatsapp_opt_in, false) as whatsapp_opt_in,
     profiles.last_email_open_at,
+    profiles.created_at,
     profiles.profile_state_source
 from {{ ref('int_profiles_as_of') }} as profiles
 inner join {{ ref('int_scope_days') }} as days using (as_of_date)

@@ -23,7 +23,9 @@ with type_counts as (
 ),
 
 customer_type_counts as (
-    -- The day's customers only (customer_features: not merged, not deleted, of that tenant).
+    -- The day's customers only (not merged, not deleted, of that tenant): customer_features'
+    -- customers, chosen by the same model rather than read from it, so that this model is
+    -- built beside customer_features instead of after it (the longest path of the build).
     select
         customers.as_of_date,
         customers.tenant_id,
@@ -32,9 +34,8 @@ customer_type_counts as (
         type_counts.count_7d,
         type_counts.count_30d,
         type_counts.count_90d
-    from {{ ref('customer_features') }} as customers
+    from {{ ref('int_scoped_customers') }} as customers
     inner join type_counts using (as_of_date, customer_id)
-    where {{ in_current_scope('customers') }}
 ),
 
 ranked_types as (

@@ -2,8 +2,9 @@
   The learned churn model's behaviour features, strictly from events before as_of and from no
   profile field but created_at (the others may be a later day's value for a reconstructed
   state). customer_features, built earlier in the same run, gives the day's customers and what
-  it already computed (the latest activity with its probe for quiet customers, 30/90-day
-  activity counts, 30-day campaign counts); the intermediates add the rest, one pass each.
+  it already computed (the latest activity with its probe for quiet customers, the 7/30/90-day
+  activity counts and active days of its one pass over the 90-day window, 30-day campaign
+  counts, the profile's created_at); the intermediates add the rest, one pass each.
 #}
 {{ config(unique_key=['as_of_date', 'tenant_id', 'customer_id']) }}
 
@@ -21,25 +22,18 @@ counted as (
         customers.tenant_id,
         customers.customer_id,
         customers.as_of,
-        coalesce(activity.activity_count_7d, 0)::integer as activity_count_7d,
+        customers.activity_count_7d,
         customers.activity_count_30d,
         customers.activity_count_90d,
-        coalesce(activity.active_days_30d, 0)::integer as active_days_30d,
-        coalesce(activity.active_days_90d, 0)::integer as active_days_90d,
+        customers.active_days_30d,
+        customers.active_days_90d,
         -- The last 30 days' activity against the 60 before, both per 30 days.
         customers.activity_count_30d::double precision as recent_rate,
         (customers.activity_count_90d - customers.activity_count_30d) / 2.0::double precision as prior_rate,
         extract(epoch from customers.as_of - customers.last_activity_at)::double precision
             / {{ seconds_per_day }} as days_since_last_activity,
-        extract(epoch from customers.as_of - (
-            -- created_at never changes: any version of the profile has the CRM's value. One
-            -- at -infinity is unknown (the day's customers were all created before as_of).
-            select case when isfinite(versions.created_at) then versions.created_at end
-            from {{ source('crm_history', 'profile_history') }} as versions
-            where versions.customer_id = customers.customer_id
-            order by versions.dbt_valid_from
-            limit 1
-        ))::double precision / {{ seconds_per_day }} as tenure_days,
+        extract(epoch from customers.as_of - customers.created_at)::double precision
+            / {{ seconds_per_day }} as tenure_days,
         extract(epoch from customers.as_of - payments.last_payment_received_at)::double precision
             / {{ seconds_per_day }} as days_since_last_payment,
         coalesce(payments.payments_received_180d, 0)::integer as payments_received_180d,
@@ -62,8 +56,6 @@ counted as (
         coalesce(notes.complaints_90d, 0)::integer as complaints_90d,
         coalesce(notes.notes_90d, 0)::integer as notes_90d
     from customers
-    left join {{ ref('int_customer_activity_days') }} as activity
-        using (as_of_date, customer_id)
     left join {{ ref('int_customer_payment_history') }} as payments
         using (as_of_date, customer_id)
     left join {{ ref('int_customer_tier_changes') }} as tiers

@@ -27,6 +27,12 @@ select
     ) as last_activity_at,
     coalesce(activity.activity_count_30d, 0)::integer as activity_count_30d,
     coalesce(activity.activity_count_90d, 0)::integer as activity_count_90d,
+    -- Not scored: the behaviour features' share of the same window pass (read it once).
+    coalesce(activity.activity_count_7d, 0)::integer as activity_count_7d,
+    coalesce(activity.active_days_30d, 0)::integer as active_days_30d,
+    coalesce(activity.active_days_90d, 0)::integer as active_days_90d,
+    -- Not scored either: the behaviour features' tenure. Unknown (null) when infinite.
+    case when isfinite(customers.created_at) then customers.created_at end as created_at,
     -- A NaN lifetime value is unknown, scored as a null one (nan_lifetime_value).
     nullif(customers.lifetime_value, 'NaN') as lifetime_value,
     customers.email_opt_in,
