@@ -24,11 +24,15 @@ with windowed as (
         activities.customer_id,
         activities.activity_type,
         activities.occurred_at,
-        (ceil(date_part('epoch', days.as_of - activities.occurred_at) / 86400) - 1)::integer as day_index
+        case when day.day_index < 63 then 1::bigint << day.day_index else 0 end as day_bit_0_62,
+        case when day.day_index >= 63 then 1::bigint << (day.day_index - 63) else 0 end as day_bit_63_125
     from {{ ref('int_scope_days') }} as days
     inner join {{ ref('stg_crm__activities') }} as activities
         on activities.occurred_at >= days.since_90d
        and activities.occurred_at < days.as_of
+    cross join lateral (
+        select (ceil(date_part('epoch', days.as_of - activities.occurred_at) / 86400) - 1)::integer as day_index
+    ) as day
 ),
 
 counted as (
@@ -41,10 +45,9 @@ counted as (
         count(*) filter (where activity_type = 'PAYMENT_FAILED') as payment_failed_90d,
         count(*) filter (where activity_type = 'PAYMENT_RECEIVED') as payment_received_90d,
         max(occurred_at) as last_activity_in_window_at,
-        bit_or(case when day_index < 63 then 1::bigint << day_index else 0 end) as days_0_62,
-        bit_or(case when day_index >= 63 then 1::bigint << (day_index - 63) else 0 end) as days_63_125,
-        bit_or(case when day_index < 63 then 1::bigint << day_index else 0 end)
-            filter (where occurred_at >= since_30d) as days_0_62_of_30d
+        bit_or(day_bit_0_62) as days_0_62,
+        bit_or(day_bit_63_125) as days_63_125,
+        bit_or(day_bit_0_62) filter (where occurred_at >= since_30d) as days_0_62_of_30d
     from windowed
     group by as_of_date, customer_id
 )
