@@ -143,8 +143,8 @@ def _score_batch(
         def score_chunk(features: pd.DataFrame) -> None:
             rows = score_rows(features, scope.as_of, context.run.run_id, configs, scored_at)
             write(rows)
-            read.update(features["tenant_id"])
-            scored.update(rows["tenant_id"])
+            read.update(features["tenant_id"].value_counts().to_dict())
+            scored.update(rows["tenant_id"].value_counts().to_dict())
 
         warehouse.for_each_chunk("customer_features", scope, score_chunk)
     with_unknown_tenant = dataclasses.replace(scope, tenant_ids=(*scope.tenant_ids, UNKNOWN_TENANT_ID))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from sqlalchemy import Engine, text
 from tqdm import tqdm
 
 from crm_scoring.warehouse.schema import apply_ddl, secondary_indexes, source_ddl
-from crm_scoring.warehouse.writes import copy_csv, frame_csv
+from crm_scoring.warehouse.writes import overlapped_copy
 
 ACTIVITY_TYPES = np.array(
     [
@@ -433,17 +432,12 @@ def _copy(engine: Engine, table: str, frames: Iterable[pd.DataFrame], bar: tqdm)
     loaded = 0
     raw = engine.raw_connection()
     try:
-        with raw.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as sender:
-            sending: Future | None = None
+        with raw.cursor() as cursor, overlapped_copy(cursor, table) as send:
             for frame in frames:
-                rows = frame_csv(frame)
-                if sending is not None:
-                    sending.result()  # one chunk in flight at most; a failed COPY raises here
-                sending = sender.submit(copy_csv, cursor, table, rows)
-                loaded += rows.count
-                sending.add_done_callback(lambda _, count=rows.count: bar.update(count))
-            if sending is not None:
-                sending.result()
+                count, sent = len(frame), send(frame)
+                if sent is not None:
+                    sent.add_done_callback(lambda _, count=count: bar.update(count))
+                loaded += count
         raw.commit()
     finally:
         raw.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -48,13 +49,48 @@ def partition_writer(
             text(f"delete from {table} where as_of_date = :as_of_date and tenant_id = any(:tenants)"),
             {"as_of_date": as_of_date, "tenants": list(tenant_ids)},
         )
-        with connection.connection.dbapi_connection.cursor() as cursor:
+        cursor = connection.connection.dbapi_connection.cursor()
+        with cursor, overlapped_copy(cursor, table) as send:
 
             def write(rows: pd.DataFrame) -> None:
                 if not rows.empty:
-                    copy_frame(cursor, table, rows)
+                    send(rows)
 
             yield write
+
+
+# Rows per COPY of overlapped_copy: small enough that formatting a frame's next slice overlaps
+# the server's COPY of the one before, whatever the frame's size.
+COPY_SLICE_ROWS = 20_000
+# Characters psycopg2 reads per call from a COPY's source (its default is 8 KiB): each read
+# takes the GIL, which a thread formatting the next slice holds for up to 5 ms at a time.
+_COPY_READ_CHARS = 1 << 22
+
+
+@contextmanager
+def overlapped_copy(cursor, table: str) -> Iterator[Callable[[pd.DataFrame], Future | None]]:
+    """``send(frame)`` formats the frame here, a slice of COPY_SLICE_ROWS at a time, and COPYs
+    each slice into ``table`` in a thread while the caller formats the next or goes on: the
+    server parses and indexes one slice while the client prepares the next, on two cores.
+    One slice in flight at most; a failed COPY raises at the next slice or when the block ends,
+    and on the way out the slice in flight ends first (no rollback under a running COPY).
+    ``send`` returns the future of the frame's last slice (None for an empty frame)."""
+    with ThreadPoolExecutor(max_workers=1) as sender:
+        sending: Future | None = None
+
+        def send(frame: pd.DataFrame) -> Future | None:
+            nonlocal sending
+            last = None
+            for start in range(0, len(frame), COPY_SLICE_ROWS):
+                rows = frame_csv(frame.iloc[start : start + COPY_SLICE_ROWS])
+                if sending is not None:
+                    sending.result()
+                sending = last = sender.submit(copy_csv, cursor, table, rows)
+            return last
+
+        yield send
+        if sending is not None:
+            sending.result()
 
 
 def as_arrays(rows: Sequence[Mapping], **names: str) -> dict[str, list]:
@@ -105,7 +141,9 @@ def frame_csv(rows: pd.DataFrame) -> CsvRows:
 def copy_csv(cursor, table: str, rows: CsvRows) -> None:
     """COPY formatted rows into ``table`` through a psycopg2 cursor (no commit)."""
     columns = ", ".join(f'"{column}"' for column in rows.columns)
-    cursor.copy_expert(f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", rows.text)
+    cursor.copy_expert(
+        f"copy {table} ({columns}) from stdin with (format csv, null '{_NULL}')", rows.text, _COPY_READ_CHARS
+    )
 
 
 def record_config_versions(engine: Engine, table: str, configs: Mapping[str, Mapping], source: str) -> None:

@@ -304,3 +304,6 @@ def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_
     assert bench["graph_seconds"] > 0 and bench["graph_peak_rss_mib"] > 0
     assert bench["limit_with_writes_seconds"] > 0
     assert set(bench["graph_steps_seconds"]) >= {"crm_dbt_models", "customer_scores", "churn_alerts"}
+    # The graph is a day whose day before was scored first, by a run timed apart.
+    assert bench["first_run_seconds"] > 0
+    assert set(bench["first_run_steps_seconds"]) >= {"crm_dbt_models", "customer_scores", "churn_alerts"}

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pandas as pd
+import psycopg2
 import pytest
 from sqlalchemy import text
 
+from crm_scoring.warehouse import writes
 from crm_scoring.warehouse.reads import for_each_partition_chunk, read_customer_ranges, read_partition_rows
 from crm_scoring.warehouse.writes import partition_writer
 from tests.integration import dataset
@@ -105,3 +107,29 @@ def test_a_write_in_chunks_replaces_the_partition_once(engine, scratch) -> None:
     assert len(after) == 6 and set(after["engagement_score"]) == {7}
     globex = read_partition_rows(engine, scratch, dataset.DAY, ["globex"])
     assert len(globex) == 1 and set(globex["engagement_score"]) != {7}  # another tenant untouched
+
+
+def test_a_frame_is_copied_in_slices_that_add_up_to_it(engine, scratch, monkeypatch) -> None:
+    """Each slice is COPYed in a thread while the next is formatted (writes.overlapped_copy)."""
+    monkeypatch.setattr(writes, "COPY_SLICE_ROWS", 2)
+    before = read_partition_rows(engine, scratch, dataset.DAY, ["acme"])
+    replacement = before.assign(engagement_score=range(6))  # three slices of two
+    with partition_writer(engine, scratch, dataset.DAY, ["acme"]) as write:
+        write(replacement)
+    after = read_partition_rows(engine, scratch, dataset.DAY, ["acme"])
+    assert sorted(after["engagement_score"]) == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_slice_failing_in_the_copy_thread_fails_the_write_and_keeps_the_old_partition(
+    engine, scratch, monkeypatch
+) -> None:
+    monkeypatch.setattr(writes, "COPY_SLICE_ROWS", 2)
+    before = read_partition_rows(engine, scratch, dataset.DAY, ["acme"])
+    replacement = before.assign(engagement_score=["0", "1", "2", "not a number", "4", "5"])
+    with (
+        pytest.raises(psycopg2.DataError, match="not a number"),
+        partition_writer(engine, scratch, dataset.DAY, ["acme"]) as write,
+    ):
+        write(replacement)
+    after = read_partition_rows(engine, scratch, dataset.DAY, ["acme"])
+    pd.testing.assert_frame_equal(_sorted(after), _sorted(before))
