@@ -15,7 +15,7 @@ from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadat
 from crm_scoring.defs.resources import WarehouseResource
 from crm_scoring.rules.config import SPEC_CONFIG, ScoringConfigFile
 from crm_scoring.rules.data_quality import Severity, severity
-from crm_scoring.rules.scorecard import SCORE_COLUMNS, score_by_tenant
+from crm_scoring.rules.scorecard import FEATURE_COLUMNS, SCORE_COLUMNS, score_by_tenant
 from crm_scoring.scope import UNKNOWN_TENANT_ID, DayScope
 from crm_scoring.warehouse.writes import record_config_versions
 
@@ -146,7 +146,8 @@ def _score_batch(
             read.update(features["tenant_id"].value_counts().to_dict())
             scored.update(rows["tenant_id"].value_counts().to_dict())
 
-        warehouse.for_each_chunk("customer_features", scope, score_chunk)
+        # Only what is scored: customer_features also carries columns other models read.
+        warehouse.for_each_chunk("customer_features", scope, score_chunk, [*KEY_COLUMNS, *FEATURE_COLUMNS])
     with_unknown_tenant = dataclasses.replace(scope, tenant_ids=(*scope.tenant_ids, UNKNOWN_TENANT_ID))
     day_issues = warehouse.read_partition("data_quality_issues", with_unknown_tenant)
     add_partition_metadata(

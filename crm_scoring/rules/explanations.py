@@ -25,46 +25,45 @@ def _contributions(weights: ChurnWeights) -> dict[str, float]:
     }
 
 
-def _plural(count: pd.Series, word: str) -> pd.Series:
-    counts = count.astype("int64")
-    return counts.astype(str) + " " + word + np.where(counts == 1, "", "s")
+def _plural(count: pd.Series, word: str) -> np.ndarray:
+    counts = count.to_numpy(dtype=np.int64)
+    return _text(counts) + " " + word + np.where(counts == 1, "", "s").astype(object)
 
 
-def _phrases(features: pd.DataFrame, days_since_activity: np.ndarray, days_since_open: np.ndarray) -> dict:
-    recent = features["activity_count_30d"].astype("int64")
-    older = features["activity_count_90d"].astype("int64") - recent
-    decline_pct = np.round(
-        np.divide((older / 2 - recent) * 100, older / 2, out=np.zeros(len(older)), where=older > 0)
-    ).astype("int64")
-    quiet = pd.Series(np.nan_to_num(days_since_activity).astype("int64"), index=features.index)
-    no_open = pd.Series(np.nan_to_num(days_since_open).astype("int64"), index=features.index)
-    return {
-        "activity_decline_risk": pd.Series(
+def _text(numbers: np.ndarray) -> np.ndarray:
+    return numbers.astype(np.int64).astype(str).astype(object)
+
+
+def _phrases(
+    component: str, features: pd.DataFrame, days_since_activity: np.ndarray, days_since_open: np.ndarray
+) -> np.ndarray:
+    """The component's phrase for each row (an object array of str)."""
+    if component == "activity_decline_risk":
+        recent = features["activity_count_30d"].to_numpy(dtype=np.int64)
+        older = features["activity_count_90d"].to_numpy(dtype=np.int64) - recent
+        decline_pct = np.round(
+            np.divide((older / 2 - recent) * 100, older / 2, out=np.zeros(len(older)), where=older > 0)
+        )
+        return np.where(
+            np.isnan(days_since_activity),
+            "never active",
             np.where(
-                np.isnan(days_since_activity),
-                "never active",
-                np.where(
-                    recent == 0,
-                    "no activity for " + quiet.astype(str) + " days",
-                    "activity down "
-                    + pd.Series(decline_pct, index=features.index).astype(str)
-                    + "% on the previous 60 days",
-                ),
+                recent == 0,
+                "no activity for " + _text(np.nan_to_num(days_since_activity)) + " days",
+                "activity down " + _text(decline_pct) + "% on the previous 60 days",
             ),
-            index=features.index,
-        ),
-        "payment_risk": _plural(features["payment_failed_90d"], "failed payment") + " in 90 days",
-        "engagement_drop_risk": pd.Series(
-            np.where(
-                np.isnan(days_since_open),
-                "never opened an email",
-                "no email opened for " + no_open.astype(str) + " days",
-            ),
-            index=features.index,
-        ),
-        "tier_downgrade_risk": pd.Series("tier downgraded in the last 180 days", index=features.index),
-        "complaint_risk": _plural(features["complaints_90d"], "complaint") + " in 90 days",
-    }
+        ).astype(object)
+    if component == "payment_risk":
+        return _plural(features["payment_failed_90d"], "failed payment") + " in 90 days"
+    if component == "engagement_drop_risk":
+        return np.where(
+            np.isnan(days_since_open),
+            "never opened an email",
+            "no email opened for " + _text(np.nan_to_num(days_since_open)) + " days",
+        ).astype(object)
+    if component == "tier_downgrade_risk":
+        return np.full(len(features), "tier downgraded in the last 180 days", dtype=object)
+    return _plural(features["complaints_90d"], "complaint") + " in 90 days"
 
 
 def top_churn_reasons(
@@ -75,17 +74,25 @@ def top_churn_reasons(
     weights: ChurnWeights = SPEC_CONFIG.churn.weights,
 ) -> pd.Series:
     """ "; "-joined reasons, biggest contribution first (under ``weights``, the tenant's churn
-    weights); empty when churn risk is 0."""
+    weights); empty when churn risk is 0. Each row's phrases are worded only for the components
+    it names (at most three of five)."""
     contributions = _contributions(weights)
     columns = list(contributions)
     points = np.column_stack(
         [scores[column].to_numpy(dtype=np.float64) * weight for column, weight in contributions.items()]
     )
-    phrases = _phrases(features, days_since_activity, days_since_open)
-    texts = np.column_stack([phrases[column].to_numpy(dtype=object) for column in columns])
     # Stable sort on -points keeps the specification's component order for ties.
     order = np.argsort(-points, axis=1, kind="stable")[:, :MAX_REASONS]
-    chosen_points = np.take_along_axis(points, order, axis=1)
-    chosen_texts = np.take_along_axis(texts, order, axis=1)
-    chosen_texts[chosen_points <= 0] = None
-    return pd.Series(["; ".join(text for text in row if text) for row in chosen_texts], index=features.index)
+    named = np.take_along_axis(points, order, axis=1) > 0  # a prefix of each row: sorted descending
+    reasons = np.full(len(features), "", dtype=object)
+    for slot in range(MAX_REASONS):
+        words = np.full(len(features), "", dtype=object)
+        for index, component in enumerate(columns):
+            rows = np.flatnonzero(named[:, slot] & (order[:, slot] == index))
+            if len(rows):
+                words[rows] = _phrases(
+                    component, features.iloc[rows], days_since_activity[rows], days_since_open[rows]
+                )
+        separator = np.where(named[:, slot] & (slot > 0), "; ", "").astype(object)
+        reasons = reasons + separator + words
+    return pd.Series(reasons, index=features.index)

@@ -176,6 +176,39 @@ def test_top_reasons_phrase_declines_and_skip_zero_contributions() -> None:
     assert score_features(healthy, AS_OF).iloc[0]["top_reasons"] == ""
 
 
+def test_top_reasons_of_several_customers_each_name_their_own_components_in_their_own_order() -> None:
+    """Weights 35/25/20/10/10 (decline, payment, drop, tier, complaints)."""
+    yesterday = pd.Timestamp(AS_OF) - pd.Timedelta(days=1)
+    rows = pd.concat(
+        [
+            # never active 100 (35 pts), never opened 50 (10), downgraded 80 (8)
+            features(latest_tier_change_reason="downgrade"),
+            # healthy: no points at all
+            features(
+                last_activity_at=yesterday,
+                activity_count_30d=5,
+                activity_count_90d=5,
+                last_email_open_at=yesterday,
+            ),
+            # 3 complaints 100 (10 pts), downgraded 80 (8): a later component first
+            features(
+                last_activity_at=yesterday,
+                activity_count_30d=5,
+                activity_count_90d=5,
+                last_email_open_at=yesterday,
+                complaints_90d=3,
+                latest_tier_change_reason="downgrade",
+            ),
+        ],
+        ignore_index=True,
+    )
+    assert score_features(rows, AS_OF)["top_reasons"].tolist() == [
+        "never active; never opened an email; tier downgraded in the last 180 days",
+        "",
+        "3 complaints in 90 days; tier downgraded in the last 180 days",
+    ]
+
+
 def test_trends_flag_rising_risk_at_the_threshold() -> None:
     from crm_scoring.rules.trends import customer_trends, tenant_averages, tenant_totals
 
