@@ -12,29 +12,21 @@ from crm_scoring.charts import MAX_CHARTS, BarChart, churn_risk_charts, engageme
 from crm_scoring.defs.asset_helpers import tenant_counts
 from crm_scoring.defs.partitions import PARTITIONED_ASSET, add_partition_metadata, naming_partitions
 from crm_scoring.defs.resources import WarehouseResource
-from crm_scoring.rules.distributions import (
-    CHURN_RISK_COUNTS,
-    ENGAGEMENT_COUNTS,
-    added_counts,
-    churn_risk_overview_rows,
-    engagement_distribution_rows,
-)
+from crm_scoring.rules.distributions import CUSTOMERS, churn_risk_overview_rows, engagement_distribution_rows
 from crm_scoring.scope import DayScope
-
-_SCORES = ["tenant_id", "status", "engagement_score", "churn_risk_score"]
 
 
 @dataclass(frozen=True)
 class Summary:
-    """A distribution table's rows from scores, which of its columns are counts, and its chart."""
+    """A distribution table's rows from scores, the score it counts, and its chart."""
 
     rows: Callable[[pd.DataFrame, Sequence[str]], pd.DataFrame]
-    counts: Sequence[str]
+    score: str
     chart: Callable[[pd.DataFrame], list[BarChart]]
 
 
-ENGAGEMENT = Summary(engagement_distribution_rows, ENGAGEMENT_COUNTS, engagement_charts)
-CHURN_RISK = Summary(churn_risk_overview_rows, CHURN_RISK_COUNTS, churn_risk_charts)
+ENGAGEMENT = Summary(engagement_distribution_rows, "engagement_score", engagement_charts)
+CHURN_RISK = Summary(churn_risk_overview_rows, "churn_risk_score", churn_risk_charts)
 
 
 def _write_summary(
@@ -77,20 +69,16 @@ def _write_summary(
 def _summary_of_batch(
     warehouse: WarehouseResource, scope: DayScope, summary: Summary
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The batch's summary rows and {tenant_id: score rows read}, its scores read in chunks of
-    at most CRM_SCORING_BATCH_CUSTOMERS customers and their counts added: the step's memory
-    does not grow with a tenant's size."""
-    total: list[pd.DataFrame] = []
-    read = dict.fromkeys(scope.tenant_ids, 0)
-
-    def add_chunk(scores: pd.DataFrame) -> None:
-        part = summary.rows(scores, scope.tenant_ids)
-        total[:] = [added_counts(total[0], part, summary.counts) if total else part]
-        for tenant_id, rows in tenant_counts(scores, scope.tenant_ids).items():
-            read[tenant_id] += rows
-
-    warehouse.for_each_chunk("customer_scores", scope, add_chunk, _SCORES)
-    return total[0], read
+    """The batch's summary rows and {tenant_id: score rows read}. The scores are counted in
+    the database, per tenant, status and score (at most a few hundred rows per tenant), so
+    the step's memory does not grow with a tenant's size."""
+    counted = warehouse.read_value_counts(
+        "customer_scores", scope, ["tenant_id", "status", summary.score], CUSTOMERS
+    )
+    read = counted.groupby("tenant_id")[CUSTOMERS].sum()
+    return summary.rows(counted, scope.tenant_ids), {
+        tenant_id: int(read.get(tenant_id, 0)) for tenant_id in scope.tenant_ids
+    }
 
 
 @dg.asset(

@@ -29,6 +29,7 @@ from crm_scoring.warehouse.reads import (
     partition_row_counts,
     read_customer_ranges,
     read_partition_rows,
+    read_value_counts,
 )
 from crm_scoring.warehouse.schema import relation_exists
 from crm_scoring.warehouse.scope_registry import registered_scope
@@ -130,6 +131,13 @@ class WarehouseResource(dg.ConfigurableResource):
     def replace_partition(self, table: str, scope: DayScope, rows: pd.DataFrame) -> int:
         return replace_partition_rows(
             self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, rows
+        )
+
+    def read_value_counts(
+        self, table: str, scope: DayScope, columns: Sequence[str], count_column: str
+    ) -> pd.DataFrame:
+        return read_value_counts(
+            self.engine, self.table(table), scope.as_of_date, scope.tenant_ids, columns, count_column
         )
 
     def read_customer_ranges(

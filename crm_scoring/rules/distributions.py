@@ -1,4 +1,9 @@
-"""AnalyticsService: the engagement buckets and churn-risk bands, counted over ACTIVE customers."""
+"""AnalyticsService: the engagement buckets and churn-risk bands, counted over ACTIVE customers.
+
+The scores counted are one row per customer, or, when they have a ``customers`` column, one row
+per distinct values standing for that many customers (what the warehouse groups in SQL: a
+tenant's day is then at most a few hundred rows, whatever its size).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 COUNTED_STATUS = "ACTIVE"
+CUSTOMERS = "customers"
 
 
 @dataclass(frozen=True)
@@ -82,22 +88,9 @@ def churn_risk_overview_rows(scores: pd.DataFrame, tenant_ids: Sequence[str]) ->
     return overview
 
 
-ENGAGEMENT_COUNTS = ("customer_count",)
-CHURN_RISK_COUNTS = (*(band.name for band in CHURN_RISK_BANDS), "total")
-
-
-def added_counts(total: pd.DataFrame, part: pd.DataFrame, counts: Sequence[str]) -> pd.DataFrame:
-    """Two summaries of the same tenants over disjoint sets of scores (a tenant read in chunks)
-    as one: the same rows in the same order, their ``counts`` columns added. Counting is
-    additive, so the chunks' sum is the whole's count exactly."""
-    keys = total.columns.difference(counts)
-    if not part[keys].equals(total[keys]):
-        raise ValueError("summaries of different tenants or buckets cannot be added")
-    added = total.copy()
-    added[list(counts)] += part[list(counts)].to_numpy()
-    return added
-
-
 def _count_by_tenant(rows: pd.DataFrame, tenant_ids: Sequence[str]) -> list[int]:
-    counts = rows.groupby("tenant_id").size()
+    if CUSTOMERS in rows:
+        counts = rows.groupby("tenant_id")[CUSTOMERS].sum()
+    else:
+        counts = rows.groupby("tenant_id").size()
     return [int(counts.get(tenant_id, 0)) for tenant_id in tenant_ids]

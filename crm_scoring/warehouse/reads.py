@@ -60,6 +60,29 @@ def for_each_partition_chunk(
         connection.rollback()  # drops the temporary table; nothing was written
 
 
+def read_value_counts(
+    engine: Engine,
+    table: str,
+    as_of_date: date,
+    tenant_ids: Sequence[str],
+    columns: Sequence[str],
+    count_column: str,
+) -> pd.DataFrame:
+    """The distinct values of ``columns`` (tenant_id among them) in the day's rows of the
+    tenants, each with how many rows hold it (in ``count_column``): a summary that only counts
+    reads a few hundred rows per tenant instead of every customer's."""
+    selected = ", ".join(f'rows_."{column}"' for column in columns)
+    with engine.connect() as connection:
+        want_partitions(connection, as_of_date, tenant_ids)
+        counts = read_query_rows(
+            connection,
+            f'select {selected}, count(*) as "{count_column}" from {table} as rows_ '
+            f"join pg_temp.wanted_partitions as wanted using (as_of_date, tenant_id) group by {selected}",
+        )
+        connection.rollback()  # drops the temporary table; nothing was written
+    return counts
+
+
 def read_customer_ranges(
     engine: Engine,
     table: str,

@@ -6,9 +6,6 @@ import pandas as pd
 import pytest
 
 from crm_scoring.rules.distributions import (
-    CHURN_RISK_COUNTS,
-    ENGAGEMENT_COUNTS,
-    added_counts,
     churn_risk_overview_rows,
     engagement_distribution_rows,
 )
@@ -83,45 +80,28 @@ def test_distributions_count_active_customers_only_with_spec_labels() -> None:
     assert overview.loc["empty", "total"] == 0
 
 
-def test_distributions_of_a_tenant_read_in_two_chunks_add_up_to_its_counts() -> None:
-    first = pd.DataFrame(
+def test_distributions_count_grouped_scores_as_the_customers_they_stand_for() -> None:
+    """What the warehouse hands the step: distinct (tenant, status, score) with their count."""
+    counted = pd.DataFrame(
         {
-            "tenant_id": ["a", "a", "b"],
-            "status": ["ACTIVE", "INACTIVE", "ACTIVE"],
-            "engagement_score": [70, 90, 40],
-            "churn_risk_score": [80, 99, 60],
+            "tenant_id": ["a", "a", "a", "a", "b"],
+            "status": ["ACTIVE", "ACTIVE", "INACTIVE", "ACTIVE", "ACTIVE"],
+            "engagement_score": [70, 100, 90, 0, 40],
+            "churn_risk_score": [80, 95, 99, 29, 60],
+            "customers": [3, 2, 7, 1, 4],
         }
     )
-    second = pd.DataFrame(
-        {
-            "tenant_id": ["a", "a"],
-            "status": ["ACTIVE", "ACTIVE"],
-            "engagement_score": [100, 0],
-            "churn_risk_score": [95, 29],
-        }
-    )
-    tenants = ["a", "b"]
-    engagement = added_counts(
-        engagement_distribution_rows(first, tenants),
-        engagement_distribution_rows(second, tenants),
-        ENGAGEMENT_COUNTS,
-    )
-    # a: 70 and 100 High, 0 Inactive (90 is INACTIVE: not counted); b: 40 Medium
+    engagement = engagement_distribution_rows(counted, ["a", "b"])
+    # a: 3 + 2 High, 1 Inactive (the 7 INACTIVE are not counted); b: 4 Medium
     counts = {(r.tenant_id, r.label): r.customer_count for r in engagement.itertuples()}
     assert counts == {
-        ("a", "High (70-100)"): 2, ("a", "Medium (40-69)"): 0, ("a", "Low (1-39)"): 0,
-        ("a", "Inactive (0)"): 1, ("b", "High (70-100)"): 0, ("b", "Medium (40-69)"): 1,
+        ("a", "High (70-100)"): 5, ("a", "Medium (40-69)"): 0, ("a", "Low (1-39)"): 0,
+        ("a", "Inactive (0)"): 1, ("b", "High (70-100)"): 0, ("b", "Medium (40-69)"): 4,
         ("b", "Low (1-39)"): 0, ("b", "Inactive (0)"): 0,
     }  # fmt: skip
-    overview = added_counts(
-        churn_risk_overview_rows(first, tenants), churn_risk_overview_rows(second, tenants), CHURN_RISK_COUNTS
-    ).set_index("tenant_id")
-    assert overview.loc["a"].to_dict() == {"critical": 2, "high": 0, "medium": 0, "low": 1, "total": 3}
-    assert overview.loc["b"].to_dict() == {"critical": 0, "high": 1, "medium": 0, "low": 0, "total": 1}
-    with pytest.raises(ValueError, match="different tenants"):
-        added_counts(
-            churn_risk_overview_rows(first, ["a"]), churn_risk_overview_rows(first, ["b"]), CHURN_RISK_COUNTS
-        )
+    overview = churn_risk_overview_rows(counted, ["a", "b"]).set_index("tenant_id")
+    assert overview.loc["a"].to_dict() == {"critical": 5, "high": 0, "medium": 0, "low": 1, "total": 6}
+    assert overview.loc["b"].to_dict() == {"critical": 0, "high": 4, "medium": 0, "low": 0, "total": 4}
 
 
 def test_awkward_tenant_ids_get_derived_partition_keys_and_blank_ones_are_refused() -> None:
