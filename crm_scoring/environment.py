@@ -18,12 +18,21 @@ from crm_scoring.settings import (
 from crm_scoring.warehouse.embedded import start_embedded
 from crm_scoring.warehouse.urls import sqlalchemy_url
 
+PROCESS_DEFAULTS = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    # A step of a run over many tenants records one materialization per tenant: Dagster stores
+    # them in one insert instead of one round trip each (~6 ms) when this is set. Opt-in, and
+    # read per event: it reaches the runs this process and its children (the UI's) execute.
+    "DAGSTER_EVENT_BATCH_SIZE": "1000",
+}
+
 
 def configure_environment() -> str:
     """Returns the warehouse URL, starting the embedded PostgreSQL when none is configured."""
     settings = load_settings()
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    for name, value in PROCESS_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     user_url = os.environ.get(DATABASE_URL_ENV)
     if user_url:
         url = sqlalchemy_url(user_url)

@@ -23,7 +23,9 @@ os.environ["CRM_SCORING_SOURCE_SCHEMA"] = "crm_test"
 os.environ["CRM_SCORING_ANALYTICS_SCHEMA"] = "analytics_test"
 os.environ["CRM_SCORING_PARTITIONS_START"] = "2025-01-01"
 os.environ["CRM_SCORING_TIMEZONE"] = "UTC"
-os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
+from crm_scoring.environment import PROCESS_DEFAULTS
+
+os.environ.update(PROCESS_DEFAULTS)  # what every command sets: the runs here are the commands' runs
 # Under pytest-xdist each worker (gw0, gw1...) has its own server and databases, so its own dbt
 # parse, in target/gw0...: in one target directory the workers' parses, made for different
 # databases, would replace each other (every run's dbt would then parse the whole project) or
