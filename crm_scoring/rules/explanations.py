@@ -34,36 +34,52 @@ def _text(numbers: np.ndarray) -> np.ndarray:
     return numbers.astype(np.int64).astype(str).astype(object)
 
 
-def _phrases(
-    component: str, features: pd.DataFrame, days_since_activity: np.ndarray, days_since_open: np.ndarray
-) -> np.ndarray:
-    """The component's phrase for each row (an object array of str)."""
-    if component == "activity_decline_risk":
-        recent = features["activity_count_30d"].to_numpy(dtype=np.int64)
-        older = features["activity_count_90d"].to_numpy(dtype=np.int64) - recent
-        decline_pct = np.round(
-            np.divide((older / 2 - recent) * 100, older / 2, out=np.zeros(len(older)), where=older > 0)
-        )
-        return np.where(
-            np.isnan(days_since_activity),
-            "never active",
-            np.where(
-                recent == 0,
-                "no activity for " + _text(np.nan_to_num(days_since_activity)) + " days",
-                "activity down " + _text(decline_pct) + "% on the previous 60 days",
-            ),
-        ).astype(object)
-    if component == "payment_risk":
-        return _plural(features["payment_failed_90d"], "failed payment") + " in 90 days"
-    if component == "engagement_drop_risk":
-        return np.where(
-            np.isnan(days_since_open),
-            "never opened an email",
-            "no email opened for " + _text(np.nan_to_num(days_since_open)) + " days",
-        ).astype(object)
-    if component == "tier_downgrade_risk":
-        return np.full(len(features), "tier downgraded in the last 180 days", dtype=object)
+def _decline_phrases(features: pd.DataFrame, days_since_activity: np.ndarray, _: np.ndarray) -> np.ndarray:
+    recent = features["activity_count_30d"].to_numpy(dtype=np.int64)
+    older = features["activity_count_90d"].to_numpy(dtype=np.int64) - recent
+    decline_pct = np.round(
+        np.divide((older / 2 - recent) * 100, older / 2, out=np.zeros(len(older)), where=older > 0)
+    )
+    return np.where(
+        np.isnan(days_since_activity),
+        "never active",
+        np.where(
+            recent == 0,
+            "no activity for " + _text(np.nan_to_num(days_since_activity)) + " days",
+            "activity down " + _text(decline_pct) + "% on the previous 60 days",
+        ),
+    ).astype(object)
+
+
+def _payment_phrases(features: pd.DataFrame, *_: np.ndarray) -> np.ndarray:
+    return _plural(features["payment_failed_90d"], "failed payment") + " in 90 days"
+
+
+def _drop_phrases(features: pd.DataFrame, _: np.ndarray, days_since_open: np.ndarray) -> np.ndarray:
+    return np.where(
+        np.isnan(days_since_open),
+        "never opened an email",
+        "no email opened for " + _text(np.nan_to_num(days_since_open)) + " days",
+    ).astype(object)
+
+
+def _tier_phrases(features: pd.DataFrame, *_: np.ndarray) -> np.ndarray:
+    return np.full(len(features), "tier downgraded in the last 180 days", dtype=object)
+
+
+def _complaint_phrases(features: pd.DataFrame, *_: np.ndarray) -> np.ndarray:
     return _plural(features["complaints_90d"], "complaint") + " in 90 days"
+
+
+# component -> its phrase for each of the rows given (features, days since the last activity
+# and since the last email open): an object array of str.
+_PHRASES = {
+    "activity_decline_risk": _decline_phrases,
+    "payment_risk": _payment_phrases,
+    "engagement_drop_risk": _drop_phrases,
+    "tier_downgrade_risk": _tier_phrases,
+    "complaint_risk": _complaint_phrases,
+}
 
 
 def top_churn_reasons(
@@ -90,8 +106,8 @@ def top_churn_reasons(
         for index, component in enumerate(columns):
             rows = np.flatnonzero(named[:, slot] & (order[:, slot] == index))
             if len(rows):
-                words[rows] = _phrases(
-                    component, features.iloc[rows], days_since_activity[rows], days_since_open[rows]
+                words[rows] = _PHRASES[component](
+                    features.iloc[rows], days_since_activity[rows], days_since_open[rows]
                 )
         separator = np.where(named[:, slot] & (slot > 0), "; ", "").astype(object)
         reasons = reasons + separator + words
