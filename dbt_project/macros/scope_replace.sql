@@ -29,6 +29,13 @@
       {%- endif %}
     );
 
+  {#- In the unique index's order: the rows then fill its leaf pages one after another instead
+      of landing on a random page each (2.2M type-count rows at `large`: 22 s -> 11-13.5 s,
+      the sort included). -#}
+  {%- set key = unique_key_columns() %}
   insert into {{ target }} ({{ columns }})
-  select {{ columns }} from {{ source }};
+  select {{ columns }} from {{ source }}
+  {%- if key %}
+  order by {{ key | join(", ") }}
+  {%- endif %};
 {% endmacro %}

@@ -3,7 +3,11 @@
   which a rerun must never duplicate. "if not exists": a deployment keeps the one it has.
 #}
 {% macro unique_key_index() %}
-  {%- set key = config.get('unique_key') -%}
-  {%- if key is string -%}{%- set key = [key] -%}{%- endif -%}
-  create unique index if not exists {{ this.identifier }}_pk on {{ this }} ({{ key | join(', ') }})
+  create unique index if not exists {{ this.identifier }}_pk on {{ this }} ({{ unique_key_columns() | join(', ') }})
+{% endmacro %}
+
+{# The model's unique_key as a list of columns (dbt allows a single string too). #}
+{% macro unique_key_columns() %}
+  {%- set key = config.get('unique_key') or [] -%}
+  {{ return([key] if key is string else key) }}
 {% endmacro %}
