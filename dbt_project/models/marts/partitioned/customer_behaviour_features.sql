@@ -4,7 +4,8 @@
   state). customer_features, built earlier in the same run, gives the day's customers and what
   it already computed (the latest activity with its probe for quiet customers, the 7/30/90-day
   activity counts and active days of its one pass over the 90-day window, 30-day campaign
-  counts, the profile's created_at); the intermediates add the rest, one pass each.
+  counts, the notes' counts, the profile's created_at); the intermediates add the rest, one
+  pass each.
 #}
 {{ config(unique_key=['as_of_date', 'tenant_id', 'customer_id']) }}
 
@@ -52,17 +53,15 @@ counted as (
         coalesce(campaigns.campaign_sent_prior_60d, 0)::integer as campaign_sent_prior_60d,
         coalesce(campaigns.campaign_opened_prior_60d, 0)::integer as campaign_opened_prior_60d,
         coalesce(campaigns.campaign_clicked_prior_60d, 0)::integer as campaign_clicked_prior_60d,
-        coalesce(notes.complaints_30d, 0)::integer as complaints_30d,
-        coalesce(notes.complaints_90d, 0)::integer as complaints_90d,
-        coalesce(notes.notes_90d, 0)::integer as notes_90d
+        customers.complaints_30d,
+        customers.complaints_90d,
+        customers.notes_90d
     from customers
     left join {{ ref('int_customer_payment_history') }} as payments
         using (as_of_date, customer_id)
     left join {{ ref('int_customer_tier_changes') }} as tiers
         using (as_of_date, customer_id)
     left join {{ ref('int_customer_campaign_prior_counts') }} as campaigns
-        using (as_of_date, customer_id)
-    left join {{ ref('int_customer_note_counts') }} as notes
         using (as_of_date, customer_id)
 )
 

@@ -49,7 +49,10 @@ select
     -- An infinite last open is no known open, read as a null one (infinite_last_email_open).
     case when isfinite(customers.last_email_open_at) then customers.last_email_open_at end
         as last_email_open_at,
-    customers.profile_state_source
+    customers.profile_state_source,
+    -- Not scored: the behaviour features' share of the notes pass (read it once).
+    coalesce(complaints.complaints_30d, 0)::integer as complaints_30d,
+    coalesce(complaints.notes_90d, 0)::integer as notes_90d
 from {{ ref('int_scoped_customers') }} as customers
 left join {{ ref('int_customer_activity_features') }} as activity
     using (as_of_date, customer_id)
