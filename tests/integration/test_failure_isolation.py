@@ -184,3 +184,27 @@ def test_a_customer_twice_in_a_partition_fails_only_its_tenant(
         ).all()
     # acme's c1, c2, c3 (INACTIVE), c6, c7, c8; not c4 (MERGED) nor c5 (deleted before as_of)
     assert dict(scored) == {"acme": 6}
+
+
+def test_a_customer_twice_on_a_rerun_fails_its_tenant_and_keeps_its_rows(
+    scored_day, instance, engine, settings, tmp_path: Path
+) -> None:
+    # A rerun writes only the rows it does not find (macros/scope_replace.sql), so the unique
+    # index never sees a key whose row it keeps: the build counts instead. g1 twice, from a
+    # version the profile history holds twice (as two captures at once would leave it).
+    history, features = (f"{settings.analytics_schema}.{t}" for t in ("profile_history", "customer_features"))
+    globex_rows = text(
+        f"select customer_id, xmin::text from {features} where as_of_date = :day and tenant_id = 'globex'"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(f"insert into {history} select * from {history} where customer_id = 'g1'"))
+        written = connection.execute(globex_rows, {"day": dataset.DAY}).all()
+    registered = operations.sync_tenants(instance, engine, settings)
+    log = tmp_path / "run.log"
+    [outcome] = operations.score_day(instance, dataset.DAY, registered, ["globex"], log)
+    assert not outcome.success
+    output = log.read_text()
+    assert 'duplicate key value violates unique constraint "customer_features_pk"' in output
+    assert "Key (as_of_date, tenant_id, customer_id)=(2026-03-15, globex, g1) is built twice" in output
+    with engine.connect() as connection:  # the failed run left g1's row of the first run
+        assert connection.execute(globex_rows, {"day": dataset.DAY}).all() == written

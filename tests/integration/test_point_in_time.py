@@ -114,6 +114,67 @@ def test_rerun_after_the_crm_changed_writes_the_same_rows(
     assert versions["new1"] == 1 and "new2" in versions
 
 
+def _features_by_writer(engine, settings, table: str, key: str) -> dict[tuple, tuple[str, dict]]:
+    """DAY's rows of a dbt mart by key: the transaction that wrote each (xmin), and the row."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                f"select xmin::text as written_by, * from {settings.analytics_schema}.{table} "
+                "where as_of_date = :d"
+            ),
+            {"d": dataset.DAY},
+        ).mappings()
+        return {tuple(row[c] for c in key.split(", ")): (row["written_by"], dict(row)) for row in rows}
+
+
+def test_a_late_event_rewrites_only_its_customers_rows(
+    scored_day, instance, engine, settings, tmp_path
+) -> None:
+    """A page view of c6 dated inside DAY's windows, loaded after DAY was scored: the rerun
+    counts it (so the day as of then is what the CRM now says it was), and rewrites c6's rows
+    alone. c6 had two page views, 1 and 3 days before as_of; the late one is 2 days before."""
+    marts = {
+        "customer_features": "tenant_id, customer_id",
+        "customer_behaviour_features": "tenant_id, customer_id",
+        "customer_activity_type_counts": "tenant_id, customer_id, activity_type",
+    }
+    before = {table: _features_by_writer(engine, settings, table, key) for table, key in marts.items()}
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"insert into {settings.source_schema}.activities "
+                "(id, tenant_id, customer_id, type, occurred_at) "
+                "values ('late-c6', 'acme', 'c6', 'PAGE_VIEW', :at)"
+            ),
+            {"at": later(-2)},
+        )
+    _score(instance, engine, settings, dataset.DAY, tmp_path / "rerun.log")
+    after = {table: _features_by_writer(engine, settings, table, key) for table, key in marts.items()}
+
+    # Counts in 7, 30 and 90 days 2 -> 3; active days 2 -> 3 (days 1, 2 and 3 before as_of).
+    counts = {"activity_count_7d": 3, "activity_count_30d": 3, "activity_count_90d": 3}
+    active_days = {"active_days_30d": 3, "active_days_90d": 3}
+    changed = {
+        ("customer_features", ("acme", "c6")): counts | active_days,
+        ("customer_behaviour_features", ("acme", "c6")): counts | active_days,
+        ("customer_activity_type_counts", ("acme", "c6", "PAGE_VIEW")): {
+            "count_7d": 3, "count_30d": 3, "count_90d": 3
+        },
+    }  # fmt: skip
+    for table in marts:
+        assert after[table].keys() == before[table].keys(), table
+        for key, (written_by, row) in after[table].items():
+            if (table, key) in changed:
+                assert written_by != before[table][key][0], (table, key)
+                expected = changed[table, key]
+                assert {column: row[column] for column in expected} == expected, (table, key)
+                assert {column: before[table][key][1][column] for column in expected} == {
+                    column: value - 1 for column, value in expected.items()
+                }, (table, key)
+            else:
+                assert (written_by, row) == before[table][key], (table, key)
+
+
 # Profiles loaded today whose rows changed after DAY: the history starts after DAY, so their state
 # of DAY is reconstructed. Each has no event at all, so recency 0, frequency 0, depth 50 (no
 # campaign): engagement = round(0.20 monetary + 0.15 breadth + 5); churn: never active 100 * 0.35,
