@@ -140,6 +140,12 @@ def _parser() -> argparse.ArgumentParser:
         "--backfill-days", type=int, default=0, help="also backfill this many days before it, timed"
     )
     bench.add_argument(
+        "--scored-days",
+        type=_positive_days,
+        default=1,
+        help="days the first run scores before the timed day (default 1; more: a backfill, a history kept)",
+    )
+    bench.add_argument(
         "--model",
         action="store_true",
         help="instead: the churn model's training (12 month-ends) and daily predictions, timed",
@@ -512,6 +518,13 @@ def _add_size_overrides(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-days", type=int, help="override the size's days of history")
 
 
+def _positive_days(value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 day, not {days}")
+    return days
+
+
 def _size(args: argparse.Namespace):
     from crm_scoring.devtools import synthetic
 
@@ -552,7 +565,15 @@ def _bench(args: argparse.Namespace) -> int:
         print(bench_model.report(bench_model.benchmark_model(args.size, day, settings.home), args.json))
         return 0
     result = bench.benchmark(
-        engine, settings, args.size, day, settings.home, args.sample, args.seed, args.backfill_days
+        engine,
+        settings,
+        args.size,
+        day,
+        settings.home,
+        args.sample,
+        args.seed,
+        args.backfill_days,
+        args.scored_days,
     )
     print(bench.report(result, args.json))
     return 0 if result.baseline_scores_match_graph else 1

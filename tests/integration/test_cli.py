@@ -279,7 +279,8 @@ def test_active_days_count_the_hour_a_dst_change_adds_to_the_90_day_window(
 def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_path: Path) -> None:
     """The benchmark at a tiny size on its own embedded database: the graph, the specification's
     per-profile baseline and the two limits in one run, and the baseline's scores must equal
-    the graph's for every sampled profile (exit 1 otherwise)."""
+    the graph's for every sampled profile (exit 1 otherwise). The first run backfills the two
+    days before the timed one, a history kept."""
     figures = tmp_path / "bench.json"
     result = crm_scoring(
         "bench",
@@ -293,6 +294,8 @@ def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_
         "100",
         "--sample",
         "40",
+        "--scored-days",
+        "2",
         "--json",
         str(figures),
         home=tmp_path / "home",
@@ -304,6 +307,8 @@ def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_
     assert bench["graph_seconds"] > 0 and bench["graph_peak_rss_mib"] > 0
     assert bench["limit_with_writes_seconds"] > 0
     assert set(bench["graph_steps_seconds"]) >= {"crm_dbt_models", "customer_scores", "churn_alerts"}
-    # The graph is a day whose day before was scored first, by a run timed apart.
+    # The graph is a day whose two days before were scored first, by a backfill timed apart.
+    assert bench["scored_days"] == 2 and bench["scored_days_before"] == 2
+    assert "first run (2 days backfilled)" in result.stdout
     assert bench["first_run_seconds"] > 0
     assert set(bench["first_run_steps_seconds"]) >= {"crm_dbt_models", "customer_scores", "churn_alerts"}
