@@ -309,6 +309,7 @@ def test_bench_checks_the_baseline_against_the_graph_and_writes_its_figures(tmp_
     assert set(bench["graph_steps_seconds"]) >= {"crm_dbt_models", "customer_scores", "churn_alerts"}
     # The graph is a day whose two days before were scored first, by a backfill timed apart.
     assert bench["scored_days"] == 2 and bench["scored_days_before"] == 2
+    assert bench["graph_is_rerun"] is False  # a new day, as a daily run finds it
     assert "first run (2 days backfilled)" in result.stdout
     assert bench["first_run_seconds"] > 0
     assert set(bench["first_run_steps_seconds"]) >= {"crm_dbt_models", "customer_scores", "churn_alerts"}
